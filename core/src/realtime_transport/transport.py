@@ -1,0 +1,167 @@
+"""The transport contract every transport implements, and what it declares it can do."""
+
+from __future__ import annotations
+
+import inspect
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any, Literal, Union
+
+from .errors import UnsupportedOperationError, UserError
+from .events import EventEmitter
+
+if TYPE_CHECKING:
+    from .events import FunctionCallEvent, RealtimeItem
+
+TransportStatus = Literal["connecting", "connected", "disconnecting", "disconnected"]
+
+#: An API key, or a zero-argument callable (sync or async) that returns one, so ephemeral
+#: keys can be minted at connect time.
+ApiKey = Union[str, Callable[[], Union[str, Awaitable[str]]]]
+
+#: A session config: a :class:`realtime_transport.config.SessionConfig` or a plain mapping.
+SessionConfigLike = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class TransportCapabilities:
+    """What a transport supports. Sessions and the conformance kit read these flags."""
+
+    sends_audio: bool = True
+    """``send_audio`` forwards caller audio (False for SIP, where audio rides the call)."""
+    receives_audio_events: bool = True
+    """Model audio arrives as ``audio`` events (False for WebRTC, which plays it itself)."""
+    owns_media: bool = False
+    """The transport captures and plays media itself (WebRTC)."""
+    client_side_truncation: bool = False
+    """``interrupt`` truncates the assistant item at the client's playback position."""
+    supports_mute: bool = False
+    """``mute`` is implemented (the transport owns the input track)."""
+    supports_call_id: bool = False
+    """``connect(call_id=...)`` attaches to an existing call."""
+    supports_images: bool = True
+    """``add_image`` is accepted."""
+    supports_text: bool = True
+    """Text messages and text responses work."""
+    uses_openai_protocol: bool = True
+    """Speaks the OpenAI Realtime event protocol (the kit's wire checks apply)."""
+
+    def as_dict(self) -> dict[str, bool]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def enabled(self) -> list[str]:
+        return [name for name, value in self.as_dict().items() if value]
+
+
+async def resolve_api_key(api_key: ApiKey | None) -> str | None:
+    """Call a key factory (sync or async) if given one; pass strings through."""
+    if api_key is None or isinstance(api_key, str):
+        return api_key
+    if not callable(api_key):
+        raise UserError(
+            f"api_key must be a string or a callable returning one, not {type(api_key).__name__}"
+        )
+    value = api_key()
+    if inspect.isawaitable(value):
+        value = await value
+    if not isinstance(value, str) or not value:
+        raise UserError("the api_key callable returned no key; it must return a non-empty string")
+    return value
+
+
+class RealtimeTransportLayer(EventEmitter, ABC):
+    """A connection to a speech-to-speech service.
+
+    Subclasses emit the events documented in :mod:`realtime_transport.events`. Listeners are
+    registered with :meth:`on`, :meth:`once` and :meth:`off`, or consumed with
+    ``async for event in transport.events()``.
+    """
+
+    #: What this transport can do; subclasses override.
+    capabilities: TransportCapabilities = TransportCapabilities()
+
+    @property
+    @abstractmethod
+    def status(self) -> TransportStatus:
+        """``connecting``, ``connected``, ``disconnecting`` or ``disconnected``."""
+
+    @property
+    def muted(self) -> bool | None:
+        """``True``/``False`` when the transport owns the input track, ``None`` otherwise."""
+        return None
+
+    @abstractmethod
+    async def connect(
+        self,
+        *,
+        api_key: ApiKey | None = None,
+        model: str | None = None,
+        url: str | None = None,
+        call_id: str | None = None,
+        initial_session_config: SessionConfigLike | None = None,
+    ) -> None:
+        """Open the connection; returns once it is usable (see each transport)."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Tear down. Idempotent; emits ``connection_change`` then ``disconnected`` once."""
+
+    @abstractmethod
+    def send_event(self, event: Mapping[str, Any]) -> None:
+        """Send any client event as JSON (the raw escape hatch)."""
+
+    @abstractmethod
+    def send_audio(self, data: bytes, *, commit: bool = False) -> None:
+        """Append caller audio in the session's input format (PCM16 24 kHz unless pinned)."""
+
+    @abstractmethod
+    def send_message(
+        self,
+        message: str | Sequence[Mapping[str, Any]],
+        other_event_data: Mapping[str, Any] | None = None,
+        *,
+        trigger_response: bool = True,
+    ) -> None:
+        """Add a user message (text, or content parts) and by default ask for a response."""
+
+    @abstractmethod
+    def add_image(self, image: str, *, trigger_response: bool = True) -> None:
+        """Add a user image (``data:`` URL) and by default ask for a response."""
+
+    @abstractmethod
+    def update_session_config(self, config: SessionConfigLike) -> None:
+        """Send ``session.update`` built from the config (defaults filled, unset keys omitted)."""
+
+    @abstractmethod
+    def send_function_call_output(
+        self, call: FunctionCallEvent, output: str, *, start_response: bool = True
+    ) -> None:
+        """Answer a tool call and by default ask for the next response."""
+
+    @abstractmethod
+    def request_response(self, response: Mapping[str, Any] | None = None) -> None:
+        """Ask for a model response; sequenced so it never collides with one in flight."""
+
+    @abstractmethod
+    def interrupt(self, *, cancel_ongoing_response: bool = True) -> None:
+        """Stop the assistant's audio (transport-specific barge-in)."""
+
+    def mute(self, muted: bool) -> None:
+        """Mute the input track. Only transports that own media support it."""
+        raise UnsupportedOperationError(
+            f"mute() is not supported by {type(self).__name__}: it does not own the microphone. "
+            "Stop calling send_audio() instead."
+        )
+
+    @abstractmethod
+    def reset_history(
+        self, old_history: Sequence[RealtimeItem], new_history: Sequence[RealtimeItem]
+    ) -> None:
+        """Make the server conversation match ``new_history`` (deletes and creates)."""
+
+    async def __aenter__(self) -> RealtimeTransportLayer:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
