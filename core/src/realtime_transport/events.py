@@ -301,7 +301,7 @@ class EventEmitter:
         if listener is None:
             del self._listeners[name]
             return
-        kept = [fn for fn in current if fn is not listener and _unwrap(fn) is not listener]
+        kept = [fn for fn in current if fn != listener and _unwrap(fn) != listener]
         if kept:
             self._listeners[name] = kept
         else:
