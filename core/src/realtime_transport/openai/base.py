@@ -1,0 +1,501 @@
+"""What every OpenAI-protocol transport shares: inbound mapping and outbound builders.
+
+A subclass supplies the wire (``_send_bytes``), connection management and ``interrupt``; it feeds
+every inbound text frame to :meth:`OpenAIRealtimeBase._handle_frame`.
+
+The per-audio-chunk paths are kept flat on purpose: an inbound ``response.output_audio.delta`` is
+one JSON parse, one ``a2b_base64`` and one ``audio`` emit (no model validation unless a listener
+asked for the typed event); an outbound chunk is one ``b2a_base64`` and one write.
+"""
+
+from __future__ import annotations
+
+import binascii
+import logging
+from abc import abstractmethod
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal
+
+from .._json import dumps, loads
+from ..errors import UserError
+from ..events import (
+    AudioDoneEvent,
+    AudioEvent,
+    ConnectionEvent,
+    ErrorEvent,
+    FunctionCallEvent,
+    ItemDeletedEvent,
+    McpToolsListedEvent,
+    OutputTextDeltaEvent,
+    RealtimeItem,
+    RealtimeToolCallItem,
+    TranscriptDeltaEvent,
+    TurnDoneEvent,
+    TurnStartedEvent,
+    Usage,
+)
+from ..transport import ApiKey, RealtimeTransportLayer, SessionConfigLike, TransportStatus
+from .items import (
+    approval_request_item,
+    history_sync_events,
+    message_item,
+    tool_call_item,
+    user_message_event,
+)
+from .sequencer import ResponseCreateSequencer
+
+logger = logging.getLogger("realtime_transport")
+
+DEFAULT_MODEL = "gpt-realtime"
+_APPEND_PREFIX = b'{"type":"input_audio_buffer.append","audio":"'
+_APPEND_SUFFIX = b'"}'
+_COMMIT = b'{"type":"input_audio_buffer.commit"}'
+
+TypedEvents = Literal["model", "dict"]
+
+
+class OpenAIRealtimeBase(RealtimeTransportLayer):
+    """Shared behaviour of the OpenAI Realtime transports (WebSocket, WebRTC, SIP, Twilio…)."""
+
+    def __init__(
+        self,
+        *,
+        model: str | None = None,
+        api_key: ApiKey | None = None,
+        typed_events: TypedEvents = "model",
+        pinned_audio_format: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        if typed_events not in ("model", "dict"):
+            raise UserError("typed_events must be 'model' (pydantic models) or 'dict'")
+        self.current_model: str = model or DEFAULT_MODEL
+        self._api_key = api_key
+        self._typed_events = typed_events
+        self._pinned_audio_format = dict(pinned_audio_format) if pinned_audio_format else None
+        self._status: TransportStatus = "disconnected"
+        self._sequencer = ResponseCreateSequencer(self._send_json, self._report_send_error)
+        self._server_session: dict[str, Any] = {}
+        self._output_bytes_per_ms = 48.0
+        self._initial_config: dict[str, Any] = {}
+        # Late audio of interrupted responses is dropped (bounded memory of recent ids).
+        self._discarded_responses: deque[str] = deque(maxlen=16)
+        self._handlers: dict[str, Callable[[dict[str, Any]], None]] = {
+            "session.created": self._on_session_created,
+            "session.updated": self._on_session_updated,
+            "response.created": self._on_response_created,
+            "response.done": self._on_response_done,
+            "response.output_audio.done": self._on_audio_done,
+            "conversation.item.deleted": self._on_item_deleted,
+            "conversation.item.input_audio_transcription.completed": self._retrieve_item,
+            "conversation.item.truncated": self._retrieve_item,
+            "response.output_audio_transcript.delta": self._on_transcript_delta,
+            "response.output_text.delta": self._on_text_delta,
+            "conversation.item.added": self._on_conversation_item,
+            "conversation.item.created": self._on_conversation_item,
+            "conversation.item.done": self._on_conversation_item,
+            "conversation.item.retrieved": self._on_conversation_item,
+            "response.output_item.added": self._on_output_item,
+            "response.output_item.done": self._on_output_item,
+            "response.mcp_call.in_progress": self._retrieve_item,
+            "mcp_list_tools.in_progress": self._retrieve_item,
+            "input_audio_buffer.speech_started": self._on_speech_started,
+        }
+
+    # -- state -------------------------------------------------------------------------------
+
+    @property
+    def status(self) -> TransportStatus:
+        return self._status
+
+    @property
+    def server_session(self) -> dict[str, Any]:
+        """The session as the server last echoed it (``session.created``/``session.updated``)."""
+        return self._server_session
+
+    def _set_status(self, status: TransportStatus, reason: str | None = None) -> None:
+        if status == self._status:
+            return
+        self._status = status
+        self.emit("connection_change", status)
+        if status == "connected":
+            self.emit("connected", ConnectionEvent(status))
+        elif status == "disconnected":
+            self.emit("disconnected", ConnectionEvent(status, reason))
+
+    def _reset_connection_state(self) -> None:
+        self._sequencer.release()
+        self._server_session = {}
+        self._output_bytes_per_ms = 48.0
+        self._discarded_responses.clear()
+
+    # -- outbound ----------------------------------------------------------------------------
+
+    @abstractmethod
+    def _send_bytes(self, data: bytes) -> None:
+        """Write one text frame. Raise TransportNotConnectedError when there is no socket."""
+
+    def _send_json(self, event: Mapping[str, Any]) -> None:
+        self._send_bytes(dumps(event))
+
+    def send_event(self, event: Mapping[str, Any]) -> None:
+        kind = event.get("type")
+        if not isinstance(kind, str) or not kind:
+            raise UserError("a client event needs a string 'type', e.g. {'type': 'response.create'}")
+        if kind == "response.create":
+            self._sequencer.request_event(event)
+            return
+        if kind == "response.cancel":
+            self._sequencer.note_raw_cancel()
+        self._send_json(event)
+
+    def send_audio(self, data: bytes, *, commit: bool = False) -> None:
+        if self._status != "connected":
+            return
+        if data:
+            self._send_bytes(
+                _APPEND_PREFIX + binascii.b2a_base64(data, newline=False) + _APPEND_SUFFIX
+            )
+        if commit:
+            self._send_bytes(_COMMIT)
+
+    def send_message(
+        self,
+        message: str | Sequence[Mapping[str, Any]],
+        other_event_data: Mapping[str, Any] | None = None,
+        *,
+        trigger_response: bool = True,
+    ) -> None:
+        self._send_json(user_message_event(message, other_event_data))
+        if trigger_response:
+            self.request_response()
+
+    def add_image(self, image: str, *, trigger_response: bool = True) -> None:
+        self.send_message(
+            [{"type": "input_image", "image": image}], trigger_response=trigger_response
+        )
+
+    def build_session_payload(self, config: SessionConfigLike | None) -> dict[str, Any]:
+        """The ``session`` object this transport would send for ``config`` (nothing is sent)."""
+        from ..config import build_session_payload
+
+        return build_session_payload(
+            config, model=self.current_model, pinned_audio_format=self._pinned_audio_format
+        )
+
+    def update_session_config(self, config: SessionConfigLike) -> None:
+        self._send_json({"type": "session.update", "session": self.build_session_payload(config)})
+
+    def send_function_call_output(
+        self, call: FunctionCallEvent, output: str, *, start_response: bool = True
+    ) -> None:
+        self._send_json(
+            {
+                "type": "conversation.item.create",
+                "item": {"type": "function_call_output", "output": output, "call_id": call.call_id},
+            }
+        )
+        self.emit(
+            "item_update",
+            RealtimeToolCallItem(
+                item_id=call.item_id,
+                name=call.name,
+                arguments=call.arguments,
+                status="completed",
+                output=output,
+                previous_item_id=call.previous_item_id,
+            ),
+        )
+        if start_response:
+            self.request_response()
+
+    def request_response(self, response: Mapping[str, Any] | None = None) -> None:
+        self._sequencer.request(response)
+
+    def send_mcp_response(
+        self, approval_item_id: str, approved: bool, reason: str | None = None
+    ) -> None:
+        item: dict[str, Any] = {
+            "type": "mcp_approval_response",
+            "approval_request_id": approval_item_id,
+            "approve": approved,
+        }
+        if reason is not None:
+            item["reason"] = reason
+        self._send_json(
+            {"type": "conversation.item.create", "previous_item_id": approval_item_id, "item": item}
+        )
+
+    def reset_history(
+        self, old_history: Sequence[RealtimeItem], new_history: Sequence[RealtimeItem]
+    ) -> None:
+        events, warnings = history_sync_events(old_history, new_history)
+        for warning in warnings:
+            logger.warning("reset_history: %s", warning)
+        for event in events:
+            self._send_json(event)
+
+    def _report_send_error(self, exc: BaseException) -> None:
+        self.emit(
+            "error",
+            ErrorEvent(
+                message=f"could not send response.create: {exc}",
+                source="sequencer",
+                code="send_failed",
+                error=exc,
+            ),
+        )
+
+    # -- inbound -----------------------------------------------------------------------------
+
+    def _handle_frame(self, raw: str | bytes) -> None:
+        """Process one inbound text frame. Never raises."""
+        try:
+            data = loads(raw)
+        except ValueError as exc:
+            self._emit_parse_error(f"received a frame that is not JSON ({exc})", raw)
+            return
+        if type(data) is not dict:
+            self._emit_parse_error("received JSON that is not an object", raw)
+            return
+        kind = data.get("type")
+        if type(kind) is not str:
+            self._emit_parse_error("received an event without a string 'type'", raw)
+            return
+        listeners = self._listeners
+        if "*" in listeners:
+            self.emit("*", loads(raw))  # a private copy: '*' listeners cannot affect the rest
+        try:
+            if kind == "response.output_audio.delta":
+                if kind in listeners:
+                    self._emit_typed(kind, data)
+                self._on_audio_delta(data)
+                return
+            if kind == "error":
+                self._on_server_error(data)
+                return
+            if kind in listeners:
+                self._emit_typed(kind, data)
+            handler = self._handlers.get(kind)
+            if handler is not None:
+                handler(data)
+        except Exception as exc:  # our own mapping must not stop the receive loop either
+            logger.exception("failed to process %s", kind)
+            self.emit(
+                "error",
+                ErrorEvent(
+                    message=f"failed to process server event {kind!r}: {type(exc).__name__}: {exc}",
+                    source="transport",
+                    code="event_processing_failed",
+                    error=exc,
+                ),
+            )
+
+    def _emit_parse_error(self, message: str, raw: str | bytes) -> None:
+        excerpt = raw[:200] if isinstance(raw, str) else bytes(raw[:200]).decode("utf-8", "replace")
+        self.emit(
+            "error",
+            ErrorEvent(
+                message=f"{message}; the frame was ignored and the connection stays open. "
+                f"Start of frame: {excerpt!r}",
+                source="parse",
+                code="malformed_server_event",
+                error=raw,
+            ),
+        )
+
+    def _emit_typed(self, kind: str, data: dict[str, Any]) -> None:
+        if self._typed_events == "dict":
+            self.emit(kind, data)
+            return
+        from ..protocol import parse_server_event
+
+        try:
+            model = parse_server_event(data)
+        except ValueError as exc:  # pydantic.ValidationError is a ValueError
+            self.emit(
+                "error",
+                ErrorEvent(
+                    message=f"server event {kind!r} does not match the protocol schema: {exc}",
+                    source="parse",
+                    code="invalid_server_event",
+                    error=data,
+                ),
+            )
+            return
+        self.emit(kind, model)
+
+    def _on_server_error(self, data: dict[str, Any]) -> None:
+        error = data.get("error")
+        error = error if isinstance(error, dict) else {}
+        code = error.get("code")
+        message = error.get("message") or "unknown error"
+        label = f"server error ({code})" if code else "server error"
+        self.emit(
+            "error",
+            ErrorEvent(message=f"{label}: {message}", source="server", code=code, error=data),
+        )
+        self._sequencer.on_error(data)
+
+    def _on_audio_delta(self, data: dict[str, Any]) -> None:
+        response_id = data.get("response_id") or ""
+        if response_id and response_id in self._discarded_responses:
+            return
+        try:
+            audio = binascii.a2b_base64(data["delta"])
+        except (KeyError, TypeError, binascii.Error) as exc:
+            self._emit_parse_error(f"audio delta without valid base64 'delta' ({exc})", "")
+            return
+        self._on_audio(audio, data.get("item_id") or "", data.get("content_index") or 0, response_id)
+
+    def _on_audio(self, audio: bytes, item_id: str, content_index: int, response_id: str) -> None:
+        """Hook: a chunk of model audio arrived. Subclasses track playback or forward it."""
+        self.emit("audio", AudioEvent(audio, response_id, item_id, content_index))
+
+    def _on_session_created(self, data: dict[str, Any]) -> None:
+        self._remember_session(data)
+        self._apply_tracing(data)
+
+    def _on_session_updated(self, data: dict[str, Any]) -> None:
+        self._remember_session(data)
+
+    def _remember_session(self, data: dict[str, Any]) -> None:
+        session = data.get("session")
+        if not isinstance(session, dict):
+            return
+        self._server_session = session
+        from ..audio import bytes_per_ms
+
+        audio = session.get("audio") or {}
+        output = audio.get("output") or {} if isinstance(audio, dict) else {}
+        self._output_bytes_per_ms = bytes_per_ms(output.get("format"))
+
+    def _apply_tracing(self, data: dict[str, Any]) -> None:
+        session = data.get("session") if isinstance(data.get("session"), dict) else {}
+        desired = self._initial_config.get("tracing", "auto")
+        from ..config import build_tracing_update
+
+        update, warning = build_tracing_update(desired, (session or {}).get("tracing"))
+        if warning:
+            logger.warning("tracing: %s", warning)
+        if update is not None:
+            self._send_json(update)
+
+    def _on_response_created(self, data: dict[str, Any]) -> None:
+        response = data.get("response") or {}
+        self.emit("turn_started", TurnStartedEvent(str(response.get("id") or ""), data))
+        self._sequencer.on_response_created()
+
+    def _on_response_done(self, data: dict[str, Any]) -> None:
+        response = data.get("response") or {}
+        usage = Usage.from_wire(response.get("usage"))
+        self.emit("usage_update", usage)
+        self.emit(
+            "turn_done",
+            TurnDoneEvent(
+                response_id=str(response.get("id") or ""),
+                status=str(response.get("status") or ""),
+                output=list(response.get("output") or []),
+                usage=usage,
+                provider_data=data,
+            ),
+        )
+        self._sequencer.on_response_done()
+
+    def _on_audio_done(self, data: dict[str, Any]) -> None:
+        self.emit(
+            "audio_done",
+            AudioDoneEvent(str(data.get("response_id") or ""), str(data.get("item_id") or "")),
+        )
+
+    def _on_item_deleted(self, data: dict[str, Any]) -> None:
+        self.emit("item_deleted", ItemDeletedEvent(str(data.get("item_id") or "")))
+
+    def _retrieve_item(self, data: dict[str, Any]) -> None:
+        item_id = data.get("item_id")
+        if item_id and self._status == "connected":
+            self._send_json({"type": "conversation.item.retrieve", "item_id": item_id})
+
+    def _on_transcript_delta(self, data: dict[str, Any]) -> None:
+        self.emit(
+            "audio_transcript_delta",
+            TranscriptDeltaEvent(
+                data.get("delta") or "", data.get("item_id") or "", data.get("response_id") or ""
+            ),
+        )
+
+    def _on_text_delta(self, data: dict[str, Any]) -> None:
+        self.emit(
+            "output_text_delta",
+            OutputTextDeltaEvent(
+                data.get("delta") or "", data.get("item_id") or "", data.get("response_id") or ""
+            ),
+        )
+
+    def _on_conversation_item(self, data: dict[str, Any]) -> None:
+        item = data.get("item")
+        if not isinstance(item, dict):
+            return
+        kind = data["type"]
+        done = kind in ("conversation.item.done", "conversation.item.retrieved")
+        previous = None if kind == "conversation.item.retrieved" else data.get("previous_item_id")
+        item_type = item.get("type")
+        if item_type == "message":
+            status = "completed" if done else "in_progress"
+            self.emit("item_update", message_item(item, previous, status))
+        elif item_type == "mcp_list_tools":
+            if kind == "conversation.item.done":
+                tools = [tool for tool in item.get("tools") or () if isinstance(tool, dict)]
+                self.emit(
+                    "mcp_tools_listed", McpToolsListedEvent(str(item.get("server_label")), tools)
+                )
+        elif item_type == "mcp_approval_request":
+            if kind == "conversation.item.done":
+                request = approval_request_item(item, previous)
+                self.emit("item_update", request)
+                self.emit("mcp_approval_request", request)
+        elif item_type in ("mcp_call", "mcp_tool_call"):
+            call = tool_call_item(item, previous, "completed" if done else "in_progress")
+            self.emit("item_update", call)
+            if kind == "conversation.item.done":
+                self.emit("mcp_tool_call_completed", call)
+
+    def _on_output_item(self, data: dict[str, Any]) -> None:
+        item = data.get("item")
+        if not isinstance(item, dict):
+            return
+        done = data["type"] == "response.output_item.done"
+        item_type = item.get("type")
+        if item_type == "function_call":
+            if item.get("status") != "completed":
+                return
+            self.emit("item_update", tool_call_item(item, None, "in_progress"))
+            self.emit(
+                "function_call",
+                FunctionCallEvent(
+                    item_id=str(item.get("id") or ""),
+                    call_id=str(item.get("call_id") or ""),
+                    name=str(item.get("name") or ""),
+                    arguments=str(item.get("arguments") or ""),
+                    response_id=str(data.get("response_id") or ""),
+                ),
+            )
+        elif item_type in ("mcp_call", "mcp_tool_call"):
+            self.emit(
+                "item_update", tool_call_item(item, None, "completed" if done else "in_progress")
+            )
+        elif item_type == "message":
+            self.emit(
+                "item_update", message_item(item, None, "completed" if done else "in_progress")
+            )
+
+    def _on_speech_started(self, data: dict[str, Any]) -> None:
+        """Hook: the server heard the user start speaking (client-side barge-in transports)."""
+
+    def _server_interrupts_itself(self) -> bool:
+        """The echoed session says the server cancels responses on speech (``interrupt_response``)."""
+        audio = self._server_session.get("audio") or {}
+        turn = ((audio.get("input") or {}) if isinstance(audio, dict) else {}).get(
+            "turn_detection"
+        )
+        return bool(isinstance(turn, dict) and turn.get("interrupt_response"))
