@@ -1,0 +1,465 @@
+"""The socket under the transport.
+
+``FastWebSocket`` runs websockets' sans-I/O client protocol directly on an ``asyncio.Protocol``:
+each inbound frame is handed to the transport inside ``data_received`` (no task, no queue hop per
+message) and each outbound message is one synchronous ``transport.write``. That is what lets one
+process hold hundreds of sessions. ``AdaptedWebSocket`` wraps any socket a ``create_websocket``
+hook returns (a websockets connection, a socket opened through an HTTP client, a test double) so
+the transport sees the same small interface either way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import ssl as ssl_module
+from abc import ABC, abstractmethod
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from websockets.client import ClientProtocol
+from websockets.exceptions import InvalidStatus
+from websockets.frames import Opcode
+from websockets.http11 import Response
+from websockets.protocol import State
+from websockets.typing import Subprotocol
+from websockets.uri import parse_uri
+
+from realtime_transport.errors import (
+    AuthenticationError,
+    TransportConnectionError,
+    TransportNotConnectedError,
+)
+
+logger = logging.getLogger("realtime_transport.websocket")
+
+OnMessage = Callable[[str | bytes], None]
+OnClose = Callable[[int | None, str, BaseException | None], None]
+
+
+class RealtimeSocket(ABC):
+    """What the transport needs from a socket: write a text frame, close, report closure."""
+
+    @abstractmethod
+    def send_text(self, data: bytes) -> None:
+        """Send one UTF-8 JSON text frame. Raise TransportNotConnectedError when closed."""
+
+    @abstractmethod
+    def buffered_amount(self) -> int:
+        """Bytes accepted by ``send_text`` but not yet written to the network."""
+
+    @abstractmethod
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Closing handshake, bounded by the socket's close timeout; then release everything."""
+
+    @abstractmethod
+    def abort(self) -> None:
+        """Drop the connection at once (no handshake)."""
+
+
+class FastWebSocket(asyncio.Protocol, RealtimeSocket):
+    """Client WebSocket on ``asyncio.Protocol`` + ``websockets.client.ClientProtocol``."""
+
+    def __init__(
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        on_message: OnMessage,
+        on_close: OnClose,
+        *,
+        subprotocols: Sequence[str] | None = None,
+        max_size: int | None = None,
+        close_timeout: float = 5.0,
+        ping_interval: float | None = 20.0,
+        ping_timeout: float | None = 20.0,
+    ) -> None:
+        self._uri = parse_uri(url)
+        self._protocol = ClientProtocol(
+            self._uri,
+            subprotocols=[Subprotocol(p) for p in subprotocols] if subprotocols else None,
+            max_size=max_size,
+        )
+        self._headers = dict(headers)
+        self._on_message = on_message
+        self._on_close = on_close
+        self._close_timeout = close_timeout
+        self._ping_interval = ping_interval
+        self._ping_timeout = ping_timeout
+        self._transport: asyncio.Transport | None = None
+        self._loop = asyncio.get_running_loop()
+        self.opened: asyncio.Future[None] = self._loop.create_future()
+        self._closed: asyncio.Future[None] = self._loop.create_future()
+        self._fragments: list[bytes] = []
+        self._fragment_opcode: Opcode | None = None
+        self._ping_handle: asyncio.TimerHandle | None = None
+        self._pong_deadline: asyncio.TimerHandle | None = None
+        self._close_reported = False
+
+    # -- opening -----------------------------------------------------------------------------
+
+    @classmethod
+    async def open(
+        cls,
+        url: str,
+        headers: Mapping[str, str],
+        on_message: OnMessage,
+        on_close: OnClose,
+        *,
+        ssl: ssl_module.SSLContext | bool | None = None,
+        register: Callable[[FastWebSocket], None] | None = None,
+        **options: Any,
+    ) -> FastWebSocket:
+        """Connect and complete the handshake. ``register`` sees the socket before the
+        handshake finishes so a concurrent ``close()`` can abort it."""
+        socket = cls(url, headers, on_message, on_close, **options)
+        if register is not None:
+            register(socket)
+        uri = socket._uri
+        ssl_context: ssl_module.SSLContext | bool | None = None
+        if uri.secure:
+            ssl_context = ssl if isinstance(ssl, ssl_module.SSLContext) else True
+        try:
+            await socket._loop.create_connection(
+                lambda: socket,
+                uri.host,
+                uri.port,
+                ssl=ssl_context,
+                server_hostname=uri.host if uri.secure else None,
+            )
+        except ssl_module.SSLError as exc:
+            raise TransportConnectionError(
+                f"TLS handshake with {uri.host}:{uri.port} failed ({exc.reason or exc}). "
+                "Check the URL scheme (wss:// needs TLS) and the system CA certificates."
+            ) from None
+        except OSError as exc:
+            raise TransportConnectionError(
+                f"could not reach {uri.host}:{uri.port} ({exc.strerror or exc}). "
+                "Check the URL and that the server is running."
+            ) from None
+        await socket.opened
+        return socket
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        request = self._protocol.connect()
+        for name, value in self._headers.items():
+            request.headers[name] = value
+        self._protocol.send_request(request)
+        self._flush()
+
+    def _handshake_done(self, response: Response) -> None:
+        exc = self._protocol.handshake_exc
+        if exc is None:
+            if not self.opened.done():
+                self.opened.set_result(None)
+            self._schedule_ping()
+            return
+        if not self.opened.done():
+            self.opened.set_exception(_handshake_error(exc, response))
+
+    # -- receiving ---------------------------------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        protocol = self._protocol
+        protocol.receive_data(data)
+        self._flush()
+        for event in protocol.events_received():
+            if isinstance(event, Response):
+                self._handshake_done(event)
+                continue
+            opcode = event.opcode
+            if opcode is Opcode.TEXT or opcode is Opcode.BINARY:
+                if event.fin:
+                    payload = event.data
+                    self._deliver(
+                        payload.decode() if opcode is Opcode.TEXT else bytes(payload)  # type: ignore[union-attr]
+                    )
+                else:
+                    self._fragment_opcode = opcode
+                    self._fragments = [bytes(event.data)]
+            elif opcode is Opcode.CONT:
+                self._fragments.append(bytes(event.data))
+                if event.fin:
+                    joined = b"".join(self._fragments)
+                    text = self._fragment_opcode is Opcode.TEXT
+                    self._fragments, self._fragment_opcode = [], None
+                    self._deliver(joined.decode() if text else joined)
+            elif opcode is Opcode.PONG:
+                if self._pong_deadline is not None:
+                    self._pong_deadline.cancel()
+                    self._pong_deadline = None
+        if protocol.close_expected() and self._transport is not None:
+            self._loop.call_later(self._close_timeout, self.abort)
+
+    def _deliver(self, payload: str | bytes) -> None:
+        try:
+            self._on_message(payload)
+        except Exception:  # the transport never raises here, but a socket must not die of it
+            logger.exception("message handler failed")
+
+    def eof_received(self) -> bool | None:
+        self._protocol.receive_eof()
+        self._flush()
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_timers()
+        self._transport = None
+        protocol = self._protocol
+        if protocol.state is not State.CLOSED:
+            protocol.receive_eof()
+        if not self.opened.done():
+            error = exc or ConnectionResetError("connection closed during the WebSocket handshake")
+            self.opened.set_exception(
+                TransportConnectionError(f"connection lost before the WebSocket opened: {error}")
+            )
+        if not self._closed.done():
+            self._closed.set_result(None)
+        if self._close_reported:
+            return
+        self._close_reported = True
+        close = protocol.close_rcvd
+        code = close.code if close is not None else (None if exc is None else 1006)
+        reason = close.reason if close is not None else ""
+        if close is None and exc is None and protocol.close_sent is None:
+            code = 1006
+            reason = "connection closed without a close frame"
+        try:
+            self._on_close(code, reason, exc)
+        except Exception:
+            logger.exception("close handler failed")
+
+    # -- sending -----------------------------------------------------------------------------
+
+    def send_text(self, data: bytes) -> None:
+        transport = self._transport
+        if transport is None or self._protocol.state is not State.OPEN:
+            raise TransportNotConnectedError(
+                "the WebSocket is not open; connect() first (or reconnect after a disconnect)"
+            )
+        self._protocol.send_text(data)
+        for chunk in self._protocol.data_to_send():
+            transport.write(chunk)
+
+    def buffered_amount(self) -> int:
+        transport = self._transport
+        return transport.get_write_buffer_size() if transport is not None else 0
+
+    def _flush(self) -> None:
+        transport = self._transport
+        if transport is None:
+            return
+        for chunk in self._protocol.data_to_send():
+            if chunk:
+                transport.write(chunk)
+            elif transport.can_write_eof():
+                transport.write_eof()
+
+    # -- keepalive ---------------------------------------------------------------------------
+
+    def _schedule_ping(self) -> None:
+        if self._ping_interval:
+            self._ping_handle = self._loop.call_later(self._ping_interval, self._send_ping)
+
+    def _send_ping(self) -> None:
+        if self._transport is None or self._protocol.state is not State.OPEN:
+            return
+        self._protocol.send_ping(b"rt")
+        self._flush()
+        if self._ping_timeout and self._pong_deadline is None:
+            self._pong_deadline = self._loop.call_later(self._ping_timeout, self._ping_timed_out)
+        self._schedule_ping()
+
+    def _ping_timed_out(self) -> None:
+        logger.warning("no pong within %.0f s; dropping the connection", self._ping_timeout)
+        self._pong_deadline = None
+        self.abort()
+
+    def _cancel_timers(self) -> None:
+        for handle in (self._ping_handle, self._pong_deadline):
+            if handle is not None:
+                handle.cancel()
+        self._ping_handle = self._pong_deadline = None
+
+    # -- closing -----------------------------------------------------------------------------
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        self._close_reported = True  # a requested close is not reported back as a drop
+        self._cancel_timers()
+        if self._transport is None:
+            return
+        if self._protocol.state is State.OPEN:
+            self._protocol.send_close(code, reason)
+            self._flush()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._closed), self._close_timeout)
+                return
+            except asyncio.TimeoutError:
+                pass
+        self.abort()
+
+    def abort(self) -> None:
+        transport = self._transport
+        if transport is not None:
+            transport.abort()
+
+
+def _handshake_error(exc: Exception, response: Response) -> TransportConnectionError:
+    if not isinstance(exc, InvalidStatus):
+        return TransportConnectionError(f"WebSocket handshake failed: {exc}")
+    status = response.status_code
+    detail = _error_detail(response.body)
+    if status in (401, 403):
+        return AuthenticationError(
+            f"the server rejected the credentials (HTTP {status}){detail}. Check the API key "
+            "(OPENAI_API_KEY) or mint a fresh client secret."
+        )
+    return TransportConnectionError(
+        f"the server refused the WebSocket upgrade (HTTP {status}){detail}. Check the URL "
+        "and the model name."
+    )
+
+
+def _error_detail(body: bytes | None) -> str:
+    if not body:
+        return ""
+    from realtime_transport._json import loads
+
+    try:
+        message = loads(body)["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        message = body[:200].decode("utf-8", "replace")
+    return f": {message}"
+
+
+class AdaptedWebSocket(RealtimeSocket):
+    """Wrap a socket from a ``create_websocket`` hook (websockets-style ``send``/``recv``).
+
+    Sends are queued (bounded) and written by one writer task; one reader task feeds frames to
+    the transport. The socket object must offer ``send(str)``, ``recv()`` or async iteration, and
+    ``close()``; each may be sync or async.
+    """
+
+    def __init__(
+        self,
+        socket: Any,
+        on_message: OnMessage,
+        on_close: OnClose,
+        *,
+        max_queue: int = 1024,
+        close_timeout: float = 5.0,
+    ) -> None:
+        self._socket = socket
+        self._on_message = on_message
+        self._on_close = on_close
+        self._close_timeout = close_timeout
+        self._queue: deque[bytes] = deque()
+        self._max_queue = max_queue
+        self._wakeup = asyncio.Event()
+        self._closing = False
+        self._reported = False
+        self._reader = asyncio.ensure_future(self._read())
+        self._writer = asyncio.ensure_future(self._write())
+
+    def send_text(self, data: bytes) -> None:
+        if self._closing or self._reader.done():
+            raise TransportNotConnectedError("the WebSocket is closed; connect() again")
+        if len(self._queue) >= self._max_queue:
+            raise TransportConnectionError(
+                f"{len(self._queue)} messages are waiting to be sent; the connection is too "
+                "slow. Send less audio or check the network."
+            )
+        self._queue.append(data)
+        self._wakeup.set()
+
+    def buffered_amount(self) -> int:
+        return sum(len(chunk) for chunk in self._queue)
+
+    async def _write(self) -> None:
+        send = self._socket.send
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._queue:
+                chunk = self._queue.popleft()
+                try:
+                    result = send(chunk.decode())
+                    if inspect.isawaitable(result):
+                        await result
+                except Exception as exc:
+                    self._report(None, "send failed", exc)
+                    return
+
+    async def _read(self) -> None:
+        exc: BaseException | None = None
+        try:
+            if hasattr(self._socket, "__aiter__"):
+                async for message in self._socket:
+                    self._on_message(message)
+            else:
+                while True:
+                    message = self._socket.recv()
+                    if inspect.isawaitable(message):
+                        message = await message
+                    self._on_message(message)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc_:
+            exc = exc_
+        code = getattr(self._socket, "close_code", None)
+        reason = getattr(self._socket, "close_reason", "") or ""
+        if code is None and exc is not None:
+            code = 1006
+        self._report(code, reason, None if _is_normal_close(exc) else exc)
+
+    def _report(self, code: int | None, reason: str, exc: BaseException | None) -> None:
+        if self._reported or self._closing:
+            return
+        self._reported = True
+        self._on_close(code, reason, exc)
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        self._closing = True
+        # Let queued frames go out first, within the close timeout.
+        deadline = asyncio.get_running_loop().time() + self._close_timeout
+        while self._queue and not self._writer.done():
+            if asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.005)
+        self._writer.cancel()
+        try:
+            result = self._socket.close(code, reason) if _accepts_args(self._socket.close) else (
+                self._socket.close()
+            )
+            if inspect.isawaitable(result):
+                await asyncio.wait_for(result, self._close_timeout)
+        except Exception as exc:
+            logger.debug("closing the adapted socket failed: %s", exc)
+        self._reader.cancel()
+        await asyncio.gather(self._reader, self._writer, return_exceptions=True)
+
+    def abort(self) -> None:
+        self._closing = True
+        self._writer.cancel()
+        self._reader.cancel()
+        transport = getattr(self._socket, "transport", None)
+        if transport is not None:
+            transport.abort()
+
+
+def _is_normal_close(exc: BaseException | None) -> bool:
+    if exc is None:
+        return True
+    code = getattr(getattr(exc, "rcvd", None), "code", None)
+    return code in (1000, 1001)
+
+
+def _accepts_args(fn: Callable[..., Any]) -> bool:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return len(params) >= 2 or any(p.kind is p.VAR_POSITIONAL for p in params.values())
