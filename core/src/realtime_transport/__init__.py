@@ -37,6 +37,15 @@ _EXPORTS: dict[str, str] = {
     "RealtimeMcpApprovalRequestItem": "events",
     "ItemDeletedEvent": "events",
     "FunctionCallEvent": "events",
+    # audio (numpy/soxr load only when these are first used)
+    "StreamingResampler": "audio",
+    "PcmToG711Encoder": "audio",
+    "G711ToPcmDecoder": "audio",
+    "Transcoder": "audio",
+    "ulaw_encode": "audio",
+    "ulaw_decode": "audio",
+    "alaw_encode": "audio",
+    "alaw_decode": "audio",
     # errors
     "RealtimeTransportError": "errors",
     "UserError": "errors",
