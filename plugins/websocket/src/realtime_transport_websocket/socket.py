@@ -47,6 +47,13 @@ class RealtimeSocket(ABC):
         """Send one UTF-8 JSON text frame. Raise TransportNotConnectedError when closed."""
 
     @abstractmethod
+    def start(self) -> None:
+        """Begin delivering inbound messages (those that arrived early are delivered first).
+
+        The transport calls this once it has sent its initial ``session.update``, so nothing it
+        sends in reaction to ``session.created`` can overtake that first update."""
+
+    @abstractmethod
     def buffered_amount(self) -> int:
         """Bytes accepted by ``send_text`` but not yet written to the network."""
 
@@ -96,6 +103,8 @@ class FastWebSocket(asyncio.Protocol, RealtimeSocket):
         self._ping_handle: asyncio.TimerHandle | None = None
         self._pong_deadline: asyncio.TimerHandle | None = None
         self._close_reported = False
+        self._started = False
+        self._early: list[str | bytes] = []
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -163,9 +172,12 @@ class FastWebSocket(asyncio.Protocol, RealtimeSocket):
     # -- receiving ---------------------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
-        protocol = self._protocol
-        protocol.receive_data(data)
+        self._protocol.receive_data(data)
         self._flush()
+        self._process_events()
+
+    def _process_events(self) -> None:
+        protocol = self._protocol
         for event in protocol.events_received():
             if isinstance(event, Response):
                 self._handshake_done(event)
@@ -194,7 +206,16 @@ class FastWebSocket(asyncio.Protocol, RealtimeSocket):
         if protocol.close_expected() and self._transport is not None:
             self._loop.call_later(self._close_timeout, self.abort)
 
+    def start(self) -> None:
+        self._started = True
+        early, self._early = self._early, []
+        for payload in early:
+            self._deliver(payload)
+
     def _deliver(self, payload: str | bytes) -> None:
+        if not self._started:
+            self._early.append(payload)  # only during the handshake-to-start window
+            return
         try:
             self._on_message(payload)
         except Exception:  # the transport never raises here, but a socket must not die of it
@@ -203,6 +224,7 @@ class FastWebSocket(asyncio.Protocol, RealtimeSocket):
     def eof_received(self) -> bool | None:
         self._protocol.receive_eof()
         self._flush()
+        self._process_events()  # a refused handshake without Content-Length ends at EOF
         return None
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -361,11 +383,15 @@ class AdaptedWebSocket(RealtimeSocket):
         self._wakeup = asyncio.Event()
         self._closing = False
         self._reported = False
-        self._reader = asyncio.ensure_future(self._read())
         self._writer = asyncio.ensure_future(self._write())
+        self._reader: asyncio.Future[None] | None = None
+
+    def start(self) -> None:
+        if self._reader is None:
+            self._reader = asyncio.ensure_future(self._read())
 
     def send_text(self, data: bytes) -> None:
-        if self._closing or self._reader.done():
+        if self._closing or (self._reader is not None and self._reader.done()):
             raise TransportNotConnectedError("the WebSocket is closed; connect() again")
         if len(self._queue) >= self._max_queue:
             raise TransportConnectionError(
@@ -438,13 +464,16 @@ class AdaptedWebSocket(RealtimeSocket):
                 await asyncio.wait_for(result, self._close_timeout)
         except Exception as exc:
             logger.debug("closing the adapted socket failed: %s", exc)
-        self._reader.cancel()
-        await asyncio.gather(self._reader, self._writer, return_exceptions=True)
+        tasks = [t for t in (self._reader, self._writer) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def abort(self) -> None:
         self._closing = True
         self._writer.cancel()
-        self._reader.cancel()
+        if self._reader is not None:
+            self._reader.cancel()
         transport = getattr(self._socket, "transport", None)
         if transport is not None:
             transport.abort()

@@ -103,6 +103,7 @@ class OpenAIRealtimeWebSocket(OpenAIRealtimeBase):
         self._opening: RealtimeSocket | None = None
         self._attempt: object | None = None
         self._secret: str | None = None
+        self._connection_token: object | None = None
         self._playback = PlaybackTracker()
         self._audio_done_item: str | None = None
         self.dropped_audio_chunks = 0
@@ -160,6 +161,7 @@ class OpenAIRealtimeWebSocket(OpenAIRealtimeBase):
             self._set_status("connected")
             self._check_attempt(attempt)
             self.update_session_config(self._initial_config)
+            socket.start()
         except BaseException as exc:
             await self._abandon(attempt, snapshot)
             if isinstance(exc, asyncio.CancelledError):
@@ -252,11 +254,13 @@ class OpenAIRealtimeWebSocket(OpenAIRealtimeBase):
         return socket
 
     def _socket_closed_callback(self) -> Callable[[int | None, str, BaseException | None], None]:
-        attempt = self._attempt
+        token = object()
+        self._connection_token = token
 
         def closed(code: int | None, reason: str, exc: BaseException | None) -> None:
-            # Ignore late closes of sockets from an older connection.
-            if self._socket is None and self._attempt is not attempt:
+            # A socket still opening reports through connect(); a socket of an older
+            # connection is ignored.
+            if self._socket is None or self._connection_token is not token:
                 return
             self._connection_lost(code, reason, exc)
 

@@ -1,0 +1,177 @@
+"""Wire-level edge cases of the websocket transport against small real servers on loopback.
+
+The emulator covers conversations (see the conformance kit); these servers do what a real
+server rarely does on cue: refuse the key, fragment frames, send garbage, vanish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.http11 import Response
+
+from realtime_transport.errors import (
+    AuthenticationError,
+    ConnectTimeoutError,
+    TransportConnectionError,
+    UserError,
+)
+from realtime_transport.events import ErrorEvent
+from realtime_transport_websocket.transport import OpenAIRealtimeWebSocket
+
+Handler = Callable[[ServerConnection], Awaitable[None]]
+
+
+async def _server(handler: Handler, **kwargs: Any) -> AsyncIterator[str]:
+    async with serve(handler, "127.0.0.1", 0, **kwargs) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        yield f"ws://127.0.0.1:{port}/v1/realtime"
+
+
+async def _session_created(ws: ServerConnection) -> None:
+    await ws.send(json.dumps({"type": "session.created", "event_id": "e0", "session": {}}))
+
+
+async def _until(predicate: Callable[[], bool], timeout: float = 2.0) -> None:
+    async def wait() -> None:
+        while not predicate():
+            await asyncio.sleep(0.005)
+
+    await asyncio.wait_for(wait(), timeout)
+
+
+async def test_rejected_key_is_an_authentication_error_without_the_key() -> None:
+    def refuse(connection: ServerConnection, request: Any) -> Response:
+        body = json.dumps({"error": {"message": "Incorrect API key provided: sk-sec***"}}).encode()
+        return Response(401, "Unauthorized", Headers({"Content-Type": "application/json"}), body)
+
+    async def handler(ws: ServerConnection) -> None:
+        await ws.wait_closed()
+
+    async for url in _server(handler, process_request=refuse):
+        transport = OpenAIRealtimeWebSocket(url=url)
+        with pytest.raises(AuthenticationError) as info:
+            await transport.connect(api_key="sk-secret-value-123")
+        assert "401" in str(info.value) and "sk-secret-value-123" not in str(info.value)
+        assert transport.status == "disconnected"
+
+
+async def test_unreachable_host_is_a_clear_connection_error() -> None:
+    transport = OpenAIRealtimeWebSocket(url="ws://127.0.0.1:9/v1/realtime")
+    with pytest.raises(TransportConnectionError, match="could not reach 127.0.0.1:9"):
+        await transport.connect(api_key="sk-x")
+    assert transport.status == "disconnected"
+
+
+async def test_open_timeout() -> None:
+    server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)  # never answers
+    port = server.sockets[0].getsockname()[1]
+    try:
+        transport = OpenAIRealtimeWebSocket(url=f"ws://127.0.0.1:{port}/", open_timeout=0.3)
+        with pytest.raises(ConnectTimeoutError):
+            await transport.connect(api_key="sk-x")
+        assert transport.status == "disconnected"
+    finally:
+        server.close()
+
+
+async def test_missing_key_and_bad_options_are_user_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(UserError, match="no API key"):
+        await OpenAIRealtimeWebSocket(url="ws://127.0.0.1:9/").connect()
+    with pytest.raises(UserError, match="model or call_id"):
+        await OpenAIRealtimeWebSocket().connect(api_key="k", model="m", call_id="c")
+    with pytest.raises(UserError, match="wss://"):
+        await OpenAIRealtimeWebSocket(url="ftp://x").connect(api_key="k")
+
+
+async def test_fragmented_and_garbage_frames_keep_the_loop_alive() -> None:
+    async def handler(ws: ServerConnection) -> None:
+        await _session_created(ws)
+        await ws.recv()  # the initial session.update
+        event = json.dumps({"type": "response.output_text.delta", "delta": "hé", "item_id": "i",
+                            "response_id": "r", "output_index": 0, "content_index": 0,
+                            "event_id": "e1"})
+        await ws.send([event[:10], event[10:25], event[25:]])  # fragmented message
+        await ws.send("{not json")
+        await ws.send(json.dumps(["a list"]))
+        await ws.send(json.dumps({"no": "type"}))
+        await ws.send(json.dumps({"type": "brand.new_event", "event_id": "e2"}))
+        await ws.send(event)
+        await ws.wait_closed()
+
+    async for url in _server(handler):
+        transport = OpenAIRealtimeWebSocket(url=url)
+        deltas: list[str] = []
+        errors: list[ErrorEvent] = []
+        raw_types: list[str] = []
+        transport.on("output_text_delta", lambda e: deltas.append(e.delta))
+        transport.on("error", errors.append)
+        transport.on("*", lambda e: raw_types.append(e["type"]))
+        await transport.connect(api_key="sk-x")
+        await _until(lambda: len(deltas) == 2)
+        assert deltas == ["hé", "hé"]
+        assert [e.code for e in errors] == ["malformed_server_event"] * 3
+        assert "brand.new_event" in raw_types
+        await transport.close()
+
+
+async def test_server_drop_mid_session_disconnects_with_reason() -> None:
+    async def handler(ws: ServerConnection) -> None:
+        await _session_created(ws)
+        await ws.recv()
+        ws.transport.abort()  # type: ignore[attr-defined]
+
+    async for url in _server(handler):
+        transport = OpenAIRealtimeWebSocket(url=url)
+        reasons: list[str | None] = []
+        errors: list[ErrorEvent] = []
+        transport.on("disconnected", lambda e: reasons.append(e.reason))
+        transport.on("error", errors.append)
+        await transport.connect(api_key="sk-x")
+        await _until(lambda: bool(reasons))
+        assert transport.status == "disconnected"
+        assert errors and errors[0].code == "connection_lost"
+        # and it can connect again
+        await transport.connect(api_key="sk-x")
+        assert transport.status == "connected"
+        await transport.close()
+
+
+async def test_create_websocket_hook_and_skip_open() -> None:
+    from websockets.asyncio.client import connect
+
+    received: list[dict[str, Any]] = []
+
+    async def handler(ws: ServerConnection) -> None:
+        await _session_created(ws)
+        async for message in ws:
+            received.append(json.loads(message))
+
+    async for url in _server(handler):
+        seen_headers: list[dict[str, str]] = []
+
+        async def factory(target: str, headers: dict[str, str]) -> Any:
+            seen_headers.append(headers)
+            return await connect(target, additional_headers=headers)
+
+        transport = OpenAIRealtimeWebSocket(
+            url=url, create_websocket=factory, skip_open_event_listeners=True
+        )
+        created = asyncio.Event()
+        transport.on("session.created", lambda e: created.set())
+        await transport.connect(api_key="sk-hook")
+        await asyncio.wait_for(created.wait(), 2)
+        transport.send_audio(b"\x01\x02" * 10)
+        await _until(lambda: len(received) >= 2)
+        assert received[0]["type"] == "session.update"
+        assert received[1]["type"] == "input_audio_buffer.append"
+        assert seen_headers[0]["Authorization"] == "Bearer sk-hook"
+        await transport.close()
+        assert transport.status == "disconnected"
