@@ -62,6 +62,17 @@ _EXPORTS: dict[str, str] = {
     "TransportNotInstalledError": "errors",
     "TransportLoadError": "errors",
     "DuplicateTransportError": "errors",
+    # plugins and the registry
+    "hookimpl": "hookspecs",
+    "hookspec": "hookspecs",
+    "TransportSpec": "registry",
+    "TransportRegistry": "registry",
+    "PluginInfo": "registry",
+    "get_registry": "registry",
+    "get_transport": "registry",
+    "get_transport_class": "registry",
+    "list_transports": "registry",
+    "list_plugin_distributions": "registry",
 }
 
 
@@ -83,4 +94,14 @@ __all__ = sorted(_EXPORTS)  # noqa: PLE0605
 if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
     from .errors import *  # noqa: F403
     from .events import *  # noqa: F403
+    from .hookspecs import hookimpl as hookimpl
+    from .hookspecs import hookspec as hookspec
+    from .registry import PluginInfo as PluginInfo
+    from .registry import TransportRegistry as TransportRegistry
+    from .registry import TransportSpec as TransportSpec
+    from .registry import get_registry as get_registry
+    from .registry import get_transport as get_transport
+    from .registry import get_transport_class as get_transport_class
+    from .registry import list_plugin_distributions as list_plugin_distributions
+    from .registry import list_transports as list_transports
     from .transport import *  # noqa: F403
