@@ -1,0 +1,502 @@
+"""The transport conformance kit: named scenarios any transport runs against the emulator.
+
+A transport's test suite enables it with a few lines::
+
+    # tests/test_conformance.py
+    import pytest
+    from realtime_transport.testing import TransportConformanceTests
+
+    class TestMyTransportConformance(TransportConformanceTests):
+        @pytest.fixture
+        def transport_factory(self):
+            return lambda emulator: MyTransport()
+
+Override ``connect_kwargs`` to change how it connects (default: the emulator's WebSocket URL and
+a test key) and ``transport_capabilities`` to declare what it supports (default: the
+transport's own ``capabilities``); scenarios that need a capability the transport lacks are
+skipped, like SQLAlchemy's requirement flags. Every client event the transport sends is checked
+against the core protocol models and, when the ``openai`` package is installed, against
+``openai.types.realtime``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from ..events import AudioEvent, ErrorEvent
+from ..transport import RealtimeTransportLayer, TransportCapabilities
+from .emulator import EmulatorDriver, TEST_API_KEY, validate_client_events
+from .scenarios import Recorder, speech_like_pcm16, wait_until
+
+TransportFactory = Callable[[Any], RealtimeTransportLayer]
+
+pytestmark = pytest.mark.asyncio
+
+
+def _require(capabilities: TransportCapabilities, *flags: str) -> None:
+    missing = [flag for flag in flags if not getattr(capabilities, flag)]
+    if missing:
+        pytest.skip(f"transport does not declare: {', '.join(missing)}")
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(30)
+class TransportConformanceTests:
+    """Subclass in a transport's test suite and provide a ``transport_factory`` fixture."""
+
+    # -- fixtures a transport suite may override --------------------------------------------
+
+    @pytest.fixture
+    def transport_factory(self) -> TransportFactory:
+        raise pytest.UsageError(
+            "define a `transport_factory` fixture returning `lambda emulator: MyTransport()`"
+        )
+
+    @pytest.fixture
+    def connect_kwargs(self) -> Callable[[Any], dict[str, Any]]:
+        return lambda emulator: {"url": emulator.ws_url, "api_key": TEST_API_KEY}
+
+    @pytest.fixture
+    def transport_capabilities(
+        self, transport_factory: TransportFactory
+    ) -> TransportCapabilities | None:
+        return None  # None: read the transport instance's own `capabilities`
+
+    # -- kit fixtures ------------------------------------------------------------------------
+
+    @pytest_asyncio.fixture
+    async def emulator(self) -> Any:
+        async with EmulatorDriver() as driver:
+            yield driver
+
+    @pytest_asyncio.fixture
+    async def realtime_emulator_paced(self) -> Any:
+        async with EmulatorDriver(pace="realtime") as driver:
+            yield driver
+
+    def _make(
+        self,
+        factory: TransportFactory,
+        emulator: Any,
+        capabilities: TransportCapabilities | None,
+    ) -> tuple[RealtimeTransportLayer, TransportCapabilities, Recorder]:
+        transport = factory(emulator)
+        caps = capabilities or transport.capabilities
+        return transport, caps, Recorder(transport)
+
+    async def _connected(
+        self,
+        factory: TransportFactory,
+        connect_kwargs: Callable[[Any], dict[str, Any]],
+        emulator: Any,
+        capabilities: TransportCapabilities | None,
+        config: dict[str, Any] | None = None,
+    ) -> tuple[RealtimeTransportLayer, TransportCapabilities, Recorder]:
+        transport, caps, recorder = self._make(factory, emulator, capabilities)
+        kwargs = dict(connect_kwargs(emulator))
+        if config is not None:
+            kwargs["initial_session_config"] = config
+        await asyncio.wait_for(transport.connect(**kwargs), 10)
+        await recorder.wait_for("session.updated")
+        return transport, caps, recorder
+
+    # -- connection lifecycle ----------------------------------------------------------------
+
+    async def test_connect_and_close(
+        self, transport_factory: TransportFactory, connect_kwargs: Any, emulator: Any,
+        transport_capabilities: TransportCapabilities | None,
+    ) -> None:
+        transport, _, recorder = self._make(transport_factory, emulator, transport_capabilities)
+        assert transport.status == "disconnected"
+        await asyncio.wait_for(transport.connect(**connect_kwargs(emulator)), 10)
+        assert transport.status == "connected"
+        assert recorder.names("connection_change") == ["connecting", "connected"]
+        assert recorder.index("connection_change", "connected") < recorder.index("connected")
+        await transport.close()
+        assert transport.status == "disconnected"
+        await transport.close()  # idempotent
+        assert recorder.count("disconnected") == 1
+        changes = recorder.names("connection_change")
+        assert changes == ["connecting", "connected", "disconnected"]
+
+    async def test_second_connect_is_rejected(
+        self, transport_factory: TransportFactory, connect_kwargs: Any, emulator: Any,
+        transport_capabilities: TransportCapabilities | None,
+    ) -> None:
+        transport, _, _ = await self._connected(
+            transport_factory, connect_kwargs, emulator, transport_capabilities
+        )
+        with pytest.raises(Exception, match="already connected"):
+            await transport.connect(**connect_kwargs(emulator))
+        assert transport.status == "connected"
+        await transport.close()
+
+    async def test_close_during_connect(
+        self, transport_factory: TransportFactory, connect_kwargs: Any, emulator: Any,
+        transport_capabilities: TransportCapabilities | None,
+    ) -> None:
+        transport, _, _ = self._make(transport_factory, emulator, transport_capabilities)
+        before = _tasks()
+        connecting = asyncio.ensure_future(transport.connect(**connect_kwargs(emulator)))
+        await asyncio.sleep(0)
+        await transport.close()
+        try:
+            await asyncio.wait_for(connecting, 10)
+        except Exception:
+            pass  # failing with a clear error is expected; connecting anyway is allowed too
+        await transport.close()
+        assert transport.status == "disconnected"
+        await _settle(before)
+
+    async def test_reconnect_after_close(
+        self, transport_factory: TransportFactory, connect_kwargs: Any, emulator: Any,
+        transport_capabilities: TransportCapabilities | None,
+    ) -> None:
+        transport, _, recorder = await self._connected(
+            transport_factory, connect_kwargs, emulator, transport_capabilities
+        )
+        await transport.close()
+        await asyncio.wait_for(transport.connect(**connect_kwargs(emulator)), 10)
+        assert transport.status == "connected"
+        await recorder.wait_for("session.updated", count=2)
+        await transport.close()
+
+    async def test_no_tasks_left_after_close(
+        self, transport_factory: TransportFactory, connect_kwargs: Any, emulator: Any,
+        transport_capabilities: TransportCapabilities | None,
+    ) -> None:
+        before = _tasks()
+        transport, _, _ = await self._connected(
+            transport_factory, connect_kwargs, emulator, transport_capabilities
+        )
+        transport.send_message("hello")
+        await asyncio.sleep(0.05)
+        await transport.close()
+        await _settle(before)
+
+    # -- wire --------------------------------------------------------------------------------
+
+    async def test_initial_session_update_is_first_on_the_wire(
+        self, transport_factory: TransportFactory, connect_kwargs: Any, emulator: Any,
+        transport_capabilities: TransportCapabilities | None,
+    ) -> None:
+        config = {"instructions": "Be brief.", "output_modalities": ["text"]}
+        transport, _, _ = await self._connected(
+            transport_factory, connect_kwargs, emulator, transport_capabilities, config
+        )
+        events = emulator.client_events()
+        assert events and events[0]["type"] == "session.update"
+        session = events[0]["session"]
+        assert session["type"] == "realtime" and session["instructions"] == "Be brief."
+        assert emulator.server_session()["output_modalities"] == ["text"]
+        await transport.close()
+        validate_client_events(emulator.client_events())
+
+    async def test_raw_event_order_star_then_typed_then_derived(
+        self, transport_factory: TransportFactory, connect_kwargs: Any, emulator: Any,
+        transport_capabilities: TransportCapabilities | None,
+    ) -> None:
+        transport, caps, recorder = await self._connected(
+            transport_factory, connect_kwargs, emulator, transport_capabilities,
+            {"output_modalities": ["text"]},
+        )
+        _require(caps, "supports_text")
+        order: list[str] = []
+        transport.on("*", lambda e: order.append(f"*:{e['type']}"))
+        transport.on("response.created", lambda e: order.append("typed:response.created"))
+        transport.on("turn_started", lambda e: order.append("derived:turn_started"))
+        transport.on("response.done", lambda e: order.append("typed:response.done"))
+        transport.on("usage_update", lambda e: order.append("derived:usage_update"))
+        transport.on("turn_done", lambda e: order.append("derived:turn_done"))
+        transport.send_message("hello there")
+        await recorder.wait_for("turn_done")
+        created = order.index("*:response.created")
+        assert order[created : created + 3] == [
+            "*:response.created", "typed:response.created", "derived:turn_started",
+        ]
+        done = order.index("*:response.done")
+        assert order[done : done + 4] == [
+            "*:response.done", "typed:response.done", "derived:usage_update", "derived:turn_done",
+        ]
+        await transport.close()
+
+    async def test_send_event_escape_hatch(
+        self, transport_factory: TransportFactory, connect_kwargs: Any, emulator: Any,
+        transport_capabilities: TransportCapabilities | None,
+    ) -> None:
+        transport, _, recorder = await self._connected(
+            transport_factory, connect_kwargs, emulator, transport_capabilities
+        )
+        item = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "x"}]}
+        transport.send_event({"type": "conversation.item.create", "item": item})
+        await recorder.wait_for("item_update")
+        assert any(e["type"] == "conversation.item.create" for e in emulator.client_events())
+        await transport.close()
+        validate_client_events(emulator.client_events())
+
+    # -- turns -------------------------------------------------------------------------------
+
+    async def test_text_turn(
+        self, transport_factory: TransportFactory, connect_kwargs: Any, emulator: Any,
+        transport_capabilities: TransportCapabilities | None,
+    ) -> None:
+        transport, caps, recorder = await self._connected(
+            transport_factory, connect_kwargs, emulator, transport_capabilities,
+            {"output_modalities": ["text"]},
+        )
+        _require(caps, "supports_text")
+        transport.send_message("What is the weather?")
+        done = await recorder.wait_for("turn_done")
+        text = "".join(e.delta for e in recorder.payloads("output_text_delta"))
+        assert text, "a text turn must stream output_text_delta events"
+        assert done.status == "completed" and done.usage.total_tokens > 0
+        assert recorder.count("usage_update") == 1
+        roles = [item.role for item in recorder.payloads("item_update") if item.type == "message"]
+        assert "user" in roles and "assistant" in roles
+        await transport.close()
+        validate_client_events(emulator.client_events())
+
+    async def test_audio_turn_with_server_vad(
+        self, transport_factory: TransportFactory, connect_kwargs: Any, emulator: Any,
+        transport_capabilities: TransportCapabilities | None,
+    ) -> None:
+        transport, caps, recorder = await self._connected(
+            transport_factory, connect_kwargs, emulator, transport_capabilities,
+            {"audio": {"input": {"turn_detection": {"type": "server_vad"}}}},
+        )
+        _require(caps, "sends_audio", "receives_audio_events")
+        audio = speech_like_pcm16(0.6) + bytes(48 * 900)  # speech, then 900 ms of silence
+        for start in range(0, len(audio), 4800):
+            transport.send_audio(audio[start : start + 4800])
+        await recorder.wait_for("input_audio_buffer.speech_started")
+        await recorder.wait_for("turn_done", timeout=10)
+        chunks: list[AudioEvent] = recorder.payloads("audio")
+        assert chunks and all(isinstance(c.data, bytes) and c.data for c in chunks)
+        assert all(c.response_id for c in chunks)
+        assert recorder.count("audio_done") >= 1
+        await transport.close()
+        validate_client_events(emulator.client_events())
+
+    # -- interruption ------------------------------------------------------------------------
+
+    async def test_interrupt_before_first_audio_cancels_without_truncate(
+        self, transport_factory: TransportFactory, connect_kwargs: Any,
+        realtime_emulator_paced: Any, transport_capabilities: TransportCapabilities | None,
+    ) -> None:
+        emulator = realtime_emulator_paced
+        transport, caps, recorder = await self._connected(
+            transport_factory, connect_kwargs, emulator, transport_capabilities
+        )
+        _require(caps, "client_side_truncation")
+        transport.send_message("tell me a long story")
+        await recorder.wait_for("turn_started")
+        if recorder.count("audio"):
+            pytest.skip("audio arrived together with response.created; cannot test this window")
+        transport.interrupt()
+        await recorder.wait_for("turn_done")
+        types = [e["type"] for e in emulator.client_events()]
+        assert "response.cancel" in types
+        assert "conversation.item.truncate" not in types
+        assert recorder.count("audio_interrupted") == 0
+        await transport.close()
+
+    async def test_interrupt_mid_stream_truncates_at_what_was_heard(
+        self, transport_factory: TransportFactory, connect_kwargs: Any,
+        realtime_emulator_paced: Any, transport_capabilities: TransportCapabilities | None,
+    ) -> None:
+        emulator = realtime_emulator_paced
+        transport, caps, recorder = await self._connected(
+            transport_factory, connect_kwargs, emulator, transport_capabilities
+        )
+        _require(caps, "client_side_truncation", "receives_audio_events")
+        transport.send_message("tell me a long story")
+        first = await recorder.wait_for("audio")
+        await asyncio.sleep(0.25)
+        transport.interrupt()
+        transport.interrupt()  # a second interrupt is a no-op
+        await recorder.wait_for("turn_done")
+        events = emulator.client_events()
+        types = [e["type"] for e in events]
+        assert types.count("response.cancel") == 1
+        assert types.count("conversation.item.truncate") == 1
+        assert types.index("response.cancel") < types.index("conversation.item.truncate")
+        truncate = next(e for e in events if e["type"] == "conversation.item.truncate")
+        heard = truncate["audio_end_ms"]
+        assert isinstance(heard, int) and truncate["item_id"] == first.item_id
+        assert 150 <= heard <= recorder.received_ms(first.item_id) + 1
+        interrupted = recorder.payloads("audio_interrupted")
+        assert len(interrupted) == 1 and interrupted[0].audio_end_ms == heard
+        await recorder.wait_for("conversation.item.truncated")
+        assert not [e for e in recorder.payloads("error") if e.source == "server"]
+        await transport.close()
+        validate_client_events(emulator.client_events())
+
+    async def test_interrupt_after_audio_done_truncates_unplayed_tail(
+        self, transport_factory: TransportFactory, connect_kwargs: Any, emulator: Any,
+        transport_capabilities: TransportCapabilities | None,
+    ) -> None:
+        transport, caps, recorder = await self._connected(
+            transport_factory, connect_kwargs, emulator, transport_capabilities
+        )
+        _require(caps, "client_side_truncation", "receives_audio_events")
+        transport.send_message("say something")
+        await recorder.wait_for("turn_done")  # fast pace: all audio arrived at once
+        item_id = recorder.payloads("audio")[0].item_id
+        transport.interrupt()
+        events = emulator.client_events()
+        await wait_until(lambda: any(
+            e["type"] == "conversation.item.truncate" for e in emulator.client_events()
+        ))
+        events = emulator.client_events()
+        truncate = next(e for e in events if e["type"] == "conversation.item.truncate")
+        assert truncate["item_id"] == item_id
+        assert 0 <= truncate["audio_end_ms"] <= recorder.received_ms(item_id)
+        assert "response.cancel" not in [e["type"] for e in events]  # nothing was running
+        await recorder.wait_for("conversation.item.truncated")
+        await transport.close()
+
+    async def test_interrupt_when_idle_sends_nothing(
+        self, transport_factory: TransportFactory, connect_kwargs: Any, emulator: Any,
+        transport_capabilities: TransportCapabilities | None,
+    ) -> None:
+        transport, caps, _ = await self._connected(
+            transport_factory, connect_kwargs, emulator, transport_capabilities
+        )
+        _require(caps, "client_side_truncation")
+        sent = len(emulator.client_events())
+        transport.interrupt()
+        await asyncio.sleep(0.1)
+        assert len(emulator.client_events()) == sent
+        await transport.close()
+
+    # -- sequencing --------------------------------------------------------------------------
+
+    async def test_response_create_waits_for_the_running_response(
+        self, transport_factory: TransportFactory, connect_kwargs: Any,
+        realtime_emulator_paced: Any, transport_capabilities: TransportCapabilities | None,
+    ) -> None:
+        emulator = realtime_emulator_paced
+        transport, _, recorder = await self._connected(
+            transport_factory, connect_kwargs, emulator, transport_capabilities,
+            {"output_modalities": ["text"]},
+        )
+        transport.send_message("first")
+        transport.send_message("second")
+        await wait_until(lambda: _types(emulator).count("conversation.item.create") == 2)
+        types = _types(emulator)
+        creates = [t for t in types if t in ("conversation.item.create", "response.create")]
+        assert creates == ["conversation.item.create", "response.create",
+                           "conversation.item.create"]
+        await recorder.wait_for("turn_done", count=2, timeout=15)
+        assert _types(emulator).count("response.create") == 2
+        assert not [e for e in recorder.payloads("error") if e.source == "server"]
+        await transport.close()
+
+    # -- errors and robustness ---------------------------------------------------------------
+
+    async def test_server_error_becomes_error_event_and_session_continues(
+        self, transport_factory: TransportFactory, connect_kwargs: Any, emulator: Any,
+        transport_capabilities: TransportCapabilities | None,
+    ) -> None:
+        transport, _, recorder = await self._connected(
+            transport_factory, connect_kwargs, emulator, transport_capabilities,
+            {"output_modalities": ["text"]},
+        )
+        transport.send_event({"type": "conversation.item.delete", "item_id": "item_missing"})
+        error: ErrorEvent = await recorder.wait_for("error")
+        assert error.source == "server" and error.message and error.error["type"] == "error"
+        transport.send_message("still there?")
+        await recorder.wait_for("turn_done")
+        assert transport.status == "connected"
+        await transport.close()
+
+    async def test_malformed_and_unknown_frames_are_tolerated(
+        self, transport_factory: TransportFactory, connect_kwargs: Any,
+        transport_capabilities: TransportCapabilities | None,
+    ) -> None:
+        async with EmulatorDriver(faults=["malformed_frame", "unknown_event"]) as emulator:
+            transport, _, recorder = await self._connected(
+                transport_factory, connect_kwargs, emulator, transport_capabilities,
+                {"output_modalities": ["text"]},
+            )
+            transport.send_message("hello")
+            await recorder.wait_for("turn_done")
+            await wait_until(lambda: any(
+                e.source == "parse" for e in recorder.payloads("error")
+            ))
+            raw_types = [e["type"] for e in recorder.payloads("*")]
+            assert any(t not in emulator.known_server_event_types for t in raw_types)
+            assert transport.status == "connected"
+            await transport.close()
+
+    async def test_drop_mid_response_disconnects_cleanly(
+        self, transport_factory: TransportFactory, connect_kwargs: Any,
+        transport_capabilities: TransportCapabilities | None,
+    ) -> None:
+        async with EmulatorDriver(faults=["drop_mid_response"]) as emulator:
+            before = _tasks()
+            transport, _, recorder = await self._connected(
+                transport_factory, connect_kwargs, emulator, transport_capabilities
+            )
+            transport.send_message("hello")
+            disconnected = await recorder.wait_for("disconnected")
+            assert disconnected.reason
+            assert transport.status == "disconnected"
+            assert any(e.source == "transport" for e in recorder.payloads("error"))
+            with pytest.raises(Exception, match="not connected"):
+                transport.send_event({"type": "response.cancel"})
+            await transport.close()
+            await _settle(before)
+
+    async def test_api_key_never_in_logs_errors_or_exceptions(
+        self, transport_factory: TransportFactory, connect_kwargs: Any, emulator: Any,
+        transport_capabilities: TransportCapabilities | None, caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        secret = "sk-conformance-SECRET-0123456789"
+        caplog.set_level(logging.DEBUG)
+        transport, _, recorder = self._make(transport_factory, emulator, transport_capabilities)
+        kwargs = dict(connect_kwargs(emulator))
+        kwargs["api_key"] = secret + "-wrong"
+        emulator.reject_keys_starting_with(secret)
+        with pytest.raises(Exception) as info:
+            await asyncio.wait_for(transport.connect(**kwargs), 10)
+        texts = [str(info.value), repr(info.value), caplog.text]
+        texts += [e.message for e in recorder.payloads("error")]
+        for text in texts:
+            assert secret not in text, "the API key leaked into a message"
+        await transport.close()
+
+
+def _types(emulator: Any) -> list[str]:
+    return [e["type"] for e in emulator.client_events()]
+
+
+def _tasks() -> set[asyncio.Task[Any]]:
+    return {t for t in asyncio.all_tasks() if not t.done()}
+
+
+async def _settle(before: set[asyncio.Task[Any]], timeout: float = 3.0) -> None:
+    """Wait until no task created since ``before`` is still running (fail otherwise)."""
+    current = asyncio.current_task()
+
+    def leftovers() -> list[asyncio.Task[Any]]:
+        return [t for t in _tasks() - before if t is not current and not _is_server_task(t)]
+
+    try:
+        await wait_until(lambda: not leftovers(), timeout)
+    except TimeoutError:
+        names = ", ".join(sorted({t.get_coro().__qualname__ for t in leftovers()}))  # type: ignore[union-attr]
+        raise AssertionError(f"tasks still running after close(): {names}") from None
+
+
+def _is_server_task(task: asyncio.Task[Any]) -> bool:
+    coro = task.get_coro()
+    module = getattr(getattr(coro, "cr_frame", None), "f_globals", {}).get("__name__", "")
+    return module.startswith(("realtime_transport_emulator", "websockets.asyncio.server",
+                              "uvicorn", "starlette"))

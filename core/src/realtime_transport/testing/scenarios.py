@@ -1,0 +1,103 @@
+"""Building blocks for transport scenarios: an event recorder, waits, test audio."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Callable
+from typing import Any
+
+from ..events import DERIVED_EVENTS, EventEmitter
+
+#: Typed server events the kit waits on (recorded in addition to every derived event and `*`).
+RECORDED_SERVER_EVENTS = (
+    "session.created",
+    "session.updated",
+    "input_audio_buffer.speech_started",
+    "input_audio_buffer.speech_stopped",
+    "conversation.item.truncated",
+    "response.created",
+    "response.done",
+)
+
+
+class Recorder:
+    """Records every event an emitter emits, in order, and lets a test wait for one."""
+
+    def __init__(self, emitter: EventEmitter, names: tuple[str, ...] | None = None) -> None:
+        self.events: list[tuple[str, Any]] = []
+        self._changed = asyncio.Event()
+        for name in names or (*DERIVED_EVENTS, "*", *RECORDED_SERVER_EVENTS):
+            emitter.on(name, lambda payload, _name=name: self._record(_name, payload))
+
+    def _record(self, name: str, payload: Any) -> None:
+        self.events.append((name, payload))
+        self._changed.set()
+
+    def payloads(self, name: str) -> list[Any]:
+        return [payload for event, payload in self.events if event == name]
+
+    def count(self, name: str) -> int:
+        return len(self.payloads(name))
+
+    def names(self, name: str) -> list[Any]:
+        """Payloads of ``name`` (for events whose payload is a plain value)."""
+        return self.payloads(name)
+
+    def index(self, name: str, payload: Any = None) -> int:
+        for position, (event, value) in enumerate(self.events):
+            if event == name and (payload is None or value == payload):
+                return position
+        raise AssertionError(f"no {name!r} event recorded")
+
+    def received_ms(self, item_id: str, bytes_per_ms: float = 48.0) -> float:
+        """Milliseconds of audio received for ``item_id`` (PCM 24 kHz unless told)."""
+        total = sum(len(a.data) for a in self.payloads("audio") if a.item_id == item_id)
+        return total / bytes_per_ms
+
+    async def wait_for(self, name: str, *, count: int = 1, timeout: float = 5.0) -> Any:
+        """Return the ``count``-th payload of ``name``, waiting up to ``timeout`` seconds."""
+
+        async def wait() -> Any:
+            while True:
+                found = self.payloads(name)
+                if len(found) >= count:
+                    return found[count - 1]
+                self._changed.clear()
+                await self._changed.wait()
+
+        try:
+            return await asyncio.wait_for(wait(), timeout)
+        except asyncio.TimeoutError:
+            seen = sorted({event for event, _ in self.events})
+            raise AssertionError(
+                f"timed out after {timeout:g} s waiting for {count} x {name!r}; "
+                f"saw {self.count(name)}. Events seen: {', '.join(seen)}"
+            ) from None
+
+
+async def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Poll ``predicate`` every 5 ms; raise TimeoutError after ``timeout`` seconds."""
+
+    async def poll() -> None:
+        while not predicate():
+            await asyncio.sleep(0.005)
+
+    try:
+        await asyncio.wait_for(poll(), timeout)
+    except asyncio.TimeoutError:
+        raise TimeoutError(f"condition not met within {timeout:g} s") from None
+
+
+def speech_like_pcm16(seconds: float, rate: int = 24000, amplitude: float = 0.4) -> bytes:
+    """Deterministic voiced-sounding PCM16 (harmonics with a syllable envelope), no numpy."""
+    import array
+
+    samples = array.array("h")
+    total = int(seconds * rate)
+    for n in range(total):
+        t = n / rate
+        envelope = 0.55 + 0.45 * math.sin(2 * math.pi * 4.0 * t)
+        value = sum(math.sin(2 * math.pi * 140.0 * k * t) / k for k in (1, 2, 3, 4))
+        samples.append(int(max(-1.0, min(1.0, amplitude * envelope * value / 2.1)) * 32767))
+    return samples.tobytes()
