@@ -46,6 +46,46 @@ _EXPORTS: dict[str, str] = {
     "ulaw_decode": "audio",
     "alaw_encode": "audio",
     "alaw_decode": "audio",
+    # session config (plain dicts; never imports pydantic)
+    "DEFAULT_MODEL": "config",
+    "DEFAULT_SESSION_CONFIG": "config",
+    "DEFAULT_AUDIO_FORMAT": "config",
+    "DEFAULT_TRANSCRIPTION_MODEL": "config",
+    "UNSET": "config",
+    "UnsetType": "config",
+    "TracingUpdate": "config",
+    "build_session_payload": "config",
+    "build_tracing_update": "config",
+    "default_session_config": "config",
+    "to_ga_config": "config",
+    "normalize_audio_format": "config",
+    "normalize_turn_detection": "config",
+    "normalize_tool": "config",
+    "normalize_tracing": "config",
+    "session_input_format": "config",
+    "session_output_format": "config",
+    "interrupt_response_enabled": "config",
+    # typed protocol models (pydantic, loaded on first use)
+    "SessionConfig": "protocol",
+    "AudioConfig": "protocol",
+    "AudioInputConfig": "protocol",
+    "AudioOutputConfig": "protocol",
+    "AudioFormat": "protocol",
+    "TurnDetection": "protocol",
+    "InputAudioTranscription": "protocol",
+    "NoiseReduction": "protocol",
+    "Tracing": "protocol",
+    "Prompt": "protocol",
+    "Reasoning": "protocol",
+    "VoiceId": "protocol",
+    "FunctionToolDefinition": "protocol",
+    "McpToolDefinition": "protocol",
+    "parse_server_event": "protocol",
+    "validate_client_event": "protocol",
+    "UnknownServerEvent": "protocol",
+    "SERVER_EVENT_TYPES": "protocol",
+    "CLIENT_EVENT_TYPES": "protocol",
+    "find_beta_fields": "protocol",
     # errors
     "RealtimeTransportError": "errors",
     "UserError": "errors",
@@ -92,10 +132,31 @@ def __dir__() -> list[str]:
 __all__ = sorted(_EXPORTS)  # noqa: PLE0605
 
 if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
+    from .config import *  # noqa: F403
     from .errors import *  # noqa: F403
     from .events import *  # noqa: F403
     from .hookspecs import hookimpl as hookimpl
     from .hookspecs import hookspec as hookspec
+    from .protocol import CLIENT_EVENT_TYPES as CLIENT_EVENT_TYPES
+    from .protocol import SERVER_EVENT_TYPES as SERVER_EVENT_TYPES
+    from .protocol import AudioConfig as AudioConfig
+    from .protocol import AudioFormat as AudioFormat
+    from .protocol import AudioInputConfig as AudioInputConfig
+    from .protocol import AudioOutputConfig as AudioOutputConfig
+    from .protocol import FunctionToolDefinition as FunctionToolDefinition
+    from .protocol import InputAudioTranscription as InputAudioTranscription
+    from .protocol import McpToolDefinition as McpToolDefinition
+    from .protocol import NoiseReduction as NoiseReduction
+    from .protocol import Prompt as Prompt
+    from .protocol import Reasoning as Reasoning
+    from .protocol import SessionConfig as SessionConfig
+    from .protocol import Tracing as Tracing
+    from .protocol import TurnDetection as TurnDetection
+    from .protocol import UnknownServerEvent as UnknownServerEvent
+    from .protocol import VoiceId as VoiceId
+    from .protocol import find_beta_fields as find_beta_fields
+    from .protocol import parse_server_event as parse_server_event
+    from .protocol import validate_client_event as validate_client_event
     from .registry import PluginInfo as PluginInfo
     from .registry import TransportRegistry as TransportRegistry
     from .registry import TransportSpec as TransportSpec
