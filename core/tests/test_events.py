@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from realtime_transport.errors import EventStreamOverflowError
 from realtime_transport.events import AudioEvent, ErrorEvent, EventEmitter
 

@@ -341,8 +341,9 @@ class EventEmitter:
         events are never dropped: if the buffer is full of them and grows to ``4 * maxsize``, the
         stream ends with :class:`EventStreamOverflowError`.
         """
-        return EventStream(self, tuple(names) if names is not None else (*DERIVED_EVENTS, "*"),
-                           maxsize)
+        return EventStream(
+            self, tuple(names) if names is not None else (*DERIVED_EVENTS, "*"), maxsize
+        )
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -405,9 +406,10 @@ class EventStream:
         self._waiter: asyncio.Future[None] | None = None
         self._overflow: EventStreamOverflowError | None = None
         self._closed = False
-        self._unsubscribe = [
-            emitter.on(name, (lambda payload, _n=name: self._push(_n, payload))) for name in names
-        ]
+        self._unsubscribe = [emitter.on(name, self._pusher(name)) for name in names]
+
+    def _pusher(self, name: str) -> Callable[[Any], None]:
+        return lambda payload: self._push(name, payload)
 
     def _push(self, name: str, payload: Any) -> None:
         if self._closed:

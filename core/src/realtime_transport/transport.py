@@ -18,7 +18,7 @@ TransportStatus = Literal["connecting", "connected", "disconnecting", "disconnec
 
 #: An API key, or a zero-argument callable (sync or async) that returns one, so ephemeral
 #: keys can be minted at connect time.
-ApiKey = Union[str, Callable[[], Union[str, Awaitable[str]]]]
+ApiKey = Union[str, Callable[[], str | Awaitable[str]]]
 
 #: A session config: a :class:`realtime_transport.config.SessionConfig` or a plain mapping.
 SessionConfigLike = Mapping[str, Any]

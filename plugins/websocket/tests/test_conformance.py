@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from realtime_transport.testing import TransportConformanceTests
 from realtime_transport_websocket.transport import OpenAIRealtimeWebSocket
 

@@ -9,13 +9,10 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from websockets.asyncio.server import ServerConnection, serve
-from websockets.datastructures import Headers
-from websockets.http11 import Response
-
 from realtime_transport.errors import (
     AuthenticationError,
     ConnectTimeoutError,
@@ -24,10 +21,14 @@ from realtime_transport.errors import (
 )
 from realtime_transport.events import ErrorEvent
 from realtime_transport_websocket.transport import OpenAIRealtimeWebSocket
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.http11 import Response
 
 Handler = Callable[[ServerConnection], Awaitable[None]]
 
 
+@asynccontextmanager
 async def _server(handler: Handler, **kwargs: Any) -> AsyncIterator[str]:
     async with serve(handler, "127.0.0.1", 0, **kwargs) as server:
         port = next(iter(server.sockets)).getsockname()[1]
@@ -54,7 +55,7 @@ async def test_rejected_key_is_an_authentication_error_without_the_key() -> None
     async def handler(ws: ServerConnection) -> None:
         await ws.wait_closed()
 
-    async for url in _server(handler, process_request=refuse):
+    async with _server(handler, process_request=refuse) as url:
         transport = OpenAIRealtimeWebSocket(url=url)
         with pytest.raises(AuthenticationError) as info:
             await transport.connect(api_key="sk-secret-value-123")
@@ -64,7 +65,7 @@ async def test_rejected_key_is_an_authentication_error_without_the_key() -> None
 
 async def test_unreachable_host_is_a_clear_connection_error() -> None:
     transport = OpenAIRealtimeWebSocket(url="ws://127.0.0.1:9/v1/realtime")
-    with pytest.raises(TransportConnectionError, match="could not reach 127.0.0.1:9"):
+    with pytest.raises(TransportConnectionError, match=r"could not reach 127\.0\.0\.1:9"):
         await transport.connect(api_key="sk-x")
     assert transport.status == "disconnected"
 
@@ -95,9 +96,17 @@ async def test_fragmented_and_garbage_frames_keep_the_loop_alive() -> None:
     async def handler(ws: ServerConnection) -> None:
         await _session_created(ws)
         await ws.recv()  # the initial session.update
-        event = json.dumps({"type": "response.output_text.delta", "delta": "hé", "item_id": "i",
-                            "response_id": "r", "output_index": 0, "content_index": 0,
-                            "event_id": "e1"})
+        event = json.dumps(
+            {
+                "type": "response.output_text.delta",
+                "delta": "hé",
+                "item_id": "i",
+                "response_id": "r",
+                "output_index": 0,
+                "content_index": 0,
+                "event_id": "e1",
+            }
+        )
         await ws.send([event[:10], event[10:25], event[25:]])  # fragmented message
         await ws.send("{not json")
         await ws.send(json.dumps(["a list"]))
@@ -106,7 +115,7 @@ async def test_fragmented_and_garbage_frames_keep_the_loop_alive() -> None:
         await ws.send(event)
         await ws.wait_closed()
 
-    async for url in _server(handler):
+    async with _server(handler) as url:
         transport = OpenAIRealtimeWebSocket(url=url)
         deltas: list[str] = []
         errors: list[ErrorEvent] = []
@@ -128,7 +137,7 @@ async def test_server_drop_mid_session_disconnects_with_reason() -> None:
         await ws.recv()
         ws.transport.abort()  # type: ignore[attr-defined]
 
-    async for url in _server(handler):
+    async with _server(handler) as url:
         transport = OpenAIRealtimeWebSocket(url=url)
         reasons: list[str | None] = []
         errors: list[ErrorEvent] = []
@@ -154,7 +163,7 @@ async def test_create_websocket_hook_and_skip_open() -> None:
         async for message in ws:
             received.append(json.loads(message))
 
-    async for url in _server(handler):
+    async with _server(handler) as url:
         seen_headers: list[dict[str, str]] = []
 
         async def factory(target: str, headers: dict[str, str]) -> Any:

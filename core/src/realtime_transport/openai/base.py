@@ -141,7 +141,9 @@ class OpenAIRealtimeBase(RealtimeTransportLayer):
     def send_event(self, event: Mapping[str, Any]) -> None:
         kind = event.get("type")
         if not isinstance(kind, str) or not kind:
-            raise UserError("a client event needs a string 'type', e.g. {'type': 'response.create'}")
+            raise UserError(
+                "a client event needs a string 'type', e.g. {'type': 'response.create'}"
+            )
         if kind == "response.create":
             self._sequencer.request_event(event)
             return
@@ -346,7 +348,9 @@ class OpenAIRealtimeBase(RealtimeTransportLayer):
         except (KeyError, TypeError, binascii.Error) as exc:
             self._emit_parse_error(f"audio delta without valid base64 'delta' ({exc})", "")
             return
-        self._on_audio(audio, data.get("item_id") or "", data.get("content_index") or 0, response_id)
+        self._on_audio(
+            audio, data.get("item_id") or "", data.get("content_index") or 0, response_id
+        )
 
     def _on_audio(self, audio: bytes, item_id: str, content_index: int, response_id: str) -> None:
         """Hook: a chunk of model audio arrived. Subclasses track playback or forward it."""
@@ -493,9 +497,7 @@ class OpenAIRealtimeBase(RealtimeTransportLayer):
         """Hook: the server heard the user start speaking (client-side barge-in transports)."""
 
     def _server_interrupts_itself(self) -> bool:
-        """The echoed session says the server cancels responses on speech (``interrupt_response``)."""
+        """The echoed session says the server cancels responses itself on speech."""
         audio = self._server_session.get("audio") or {}
-        turn = ((audio.get("input") or {}) if isinstance(audio, dict) else {}).get(
-            "turn_detection"
-        )
+        turn = ((audio.get("input") or {}) if isinstance(audio, dict) else {}).get("turn_detection")
         return bool(isinstance(turn, dict) and turn.get("interrupt_response"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal, cast
 
 from .._json import loads
 from ..errors import UserError
@@ -21,7 +21,9 @@ def message_item(
     item: Mapping[str, Any], previous_item_id: str | None, default_status: str
 ) -> RealtimeMessageItem:
     """A wire message item as a :class:`RealtimeMessageItem` (tolerant of unknown part types)."""
-    role = item.get("role") or "user"
+    role = item.get("role")
+    if role not in ("system", "user", "assistant"):
+        role = "user"
     content = [dict(part) for part in item.get("content") or () if isinstance(part, Mapping)]
     if role == "assistant":
         for part in content:
@@ -31,7 +33,7 @@ def message_item(
     status = item.get("status") or (default_status if role != "system" else None)
     return RealtimeMessageItem(
         item_id=str(item.get("id") or ""),
-        role=role,
+        role=cast(Literal["system", "user", "assistant"], role),
         content=content,
         status=status,
         previous_item_id=previous_item_id,

@@ -28,7 +28,10 @@ class Recorder:
         self.events: list[tuple[str, Any]] = []
         self._changed = asyncio.Event()
         for name in names or (*DERIVED_EVENTS, "*", *RECORDED_SERVER_EVENTS):
-            emitter.on(name, lambda payload, _name=name: self._record(_name, payload))
+            emitter.on(name, self._recorder(name))
+
+    def _recorder(self, name: str) -> Callable[[Any], None]:
+        return lambda payload: self._record(name, payload)
 
     def _record(self, name: str, payload: Any) -> None:
         self.events.append((name, payload))

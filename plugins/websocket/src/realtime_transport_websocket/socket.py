@@ -19,19 +19,18 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from websockets.client import ClientProtocol
-from websockets.exceptions import InvalidStatus
-from websockets.frames import Opcode
-from websockets.http11 import Response
-from websockets.protocol import State
-from websockets.typing import Subprotocol
-from websockets.uri import parse_uri
-
 from realtime_transport.errors import (
     AuthenticationError,
     TransportConnectionError,
     TransportNotConnectedError,
 )
+from websockets.client import ClientProtocol
+from websockets.exceptions import InvalidStatus
+from websockets.frames import Frame, Opcode
+from websockets.http11 import Response
+from websockets.protocol import State
+from websockets.typing import Subprotocol
+from websockets.uri import parse_uri
 
 logger = logging.getLogger("realtime_transport.websocket")
 
@@ -179,8 +178,9 @@ class FastWebSocket(asyncio.Protocol, RealtimeSocket):
     def _process_events(self) -> None:
         protocol = self._protocol
         for event in protocol.events_received():
-            if isinstance(event, Response):
-                self._handshake_done(event)
+            if not isinstance(event, Frame):
+                if isinstance(event, Response):
+                    self._handshake_done(event)
                 continue
             opcode = event.opcode
             if opcode is Opcode.TEXT or opcode is Opcode.BINARY:
@@ -345,7 +345,7 @@ def _handshake_error(exc: Exception, response: Response) -> TransportConnectionE
     )
 
 
-def _error_detail(body: bytes | None) -> str:
+def _error_detail(body: bytes | bytearray | None) -> str:
     if not body:
         return ""
     from realtime_transport._json import loads
@@ -353,7 +353,7 @@ def _error_detail(body: bytes | None) -> str:
     try:
         message = loads(body)["error"]["message"]
     except (ValueError, KeyError, TypeError):
-        message = body[:200].decode("utf-8", "replace")
+        message = bytes(body[:200]).decode("utf-8", "replace")
     return f": {message}"
 
 
@@ -457,8 +457,10 @@ class AdaptedWebSocket(RealtimeSocket):
             await asyncio.sleep(0.005)
         self._writer.cancel()
         try:
-            result = self._socket.close(code, reason) if _accepts_args(self._socket.close) else (
-                self._socket.close()
+            result = (
+                self._socket.close(code, reason)
+                if _accepts_args(self._socket.close)
+                else (self._socket.close())
             )
             if inspect.isawaitable(result):
                 await asyncio.wait_for(result, self._close_timeout)

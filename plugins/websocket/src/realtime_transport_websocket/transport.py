@@ -8,7 +8,7 @@ import logging
 import os
 import ssl as ssl_module
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from realtime_transport import __version__
@@ -141,7 +141,7 @@ class OpenAIRealtimeWebSocket(OpenAIRealtimeBase):
             if not key:
                 raise UserError(
                     "no API key: pass api_key=... (a string or a callable returning one) or set "
-                    "OPENAI_API_KEY. Use the emulator (realtime-transport emulator) to run without one."
+                    "OPENAI_API_KEY. Run `realtime-transport emulator` to work without one."
                 )
             self._secret = key
             self._check_attempt(attempt)
@@ -228,7 +228,10 @@ class OpenAIRealtimeWebSocket(OpenAIRealtimeBase):
         if not self._skip_open and opened is not None and inspect.isawaitable(opened):
             await opened  # a socket that signals "open" later: wait for it
         socket = AdaptedWebSocket(
-            raw, self._handle_frame, self._socket_closed_callback(), close_timeout=self._close_timeout
+            raw,
+            self._handle_frame,
+            self._socket_closed_callback(),
+            close_timeout=self._close_timeout,
         )
         self._opening = socket
         return socket
@@ -236,10 +239,11 @@ class OpenAIRealtimeWebSocket(OpenAIRealtimeBase):
     async def _open_via_proxy(self, url: str, headers: dict[str, str]) -> RealtimeSocket:
         from websockets.asyncio.client import connect
 
+        proxy: str | Literal[True] = True if self._proxy is True else str(self._proxy)
         raw = await connect(
             url,
             additional_headers=headers,
-            proxy=True if self._proxy is True else self._proxy,
+            proxy=proxy,
             max_size=self._max_size,
             ping_interval=self._ping_interval,
             ping_timeout=self._ping_timeout,
@@ -248,7 +252,10 @@ class OpenAIRealtimeWebSocket(OpenAIRealtimeBase):
             compression=None,
         )
         socket = AdaptedWebSocket(
-            raw, self._handle_frame, self._socket_closed_callback(), close_timeout=self._close_timeout
+            raw,
+            self._handle_frame,
+            self._socket_closed_callback(),
+            close_timeout=self._close_timeout,
         )
         self._opening = socket
         return socket
@@ -383,7 +390,9 @@ class OpenAIRealtimeWebSocket(OpenAIRealtimeBase):
         playback = self._playback
         if item_id != playback.item_id:
             self._audio_done_item = None
-        playback.on_audio(item_id, content_index, response_id, len(audio) / self._output_bytes_per_ms)
+        playback.on_audio(
+            item_id, content_index, response_id, len(audio) / self._output_bytes_per_ms
+        )
         self.emit("audio", AudioEvent(audio, response_id, item_id, content_index))
 
     def _on_audio_done(self, data: dict[str, Any]) -> None:
