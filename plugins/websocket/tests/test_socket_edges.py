@@ -178,9 +178,11 @@ async def test_create_websocket_hook_and_skip_open() -> None:
         await transport.connect(api_key="sk-hook")
         await asyncio.wait_for(created.wait(), 2)
         transport.send_audio(b"\x01\x02" * 10)
-        await _until(lambda: len(received) >= 2)
-        assert received[0]["type"] == "session.update"
-        assert received[1]["type"] == "input_audio_buffer.append"
+        await _until(lambda: any(e["type"] == "input_audio_buffer.append" for e in received))
+        types = [e["type"] for e in received]
+        # initial update first, then the tracing update sent in reaction to session.created
+        assert types[:2] == ["session.update", "session.update"]
+        assert received[1]["session"] == {"type": "realtime", "tracing": "auto"}
         assert seen_headers[0]["Authorization"] == "Bearer sk-hook"
         await transport.close()
         assert transport.status == "disconnected"
