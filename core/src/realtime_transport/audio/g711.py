@@ -27,8 +27,8 @@ import numpy.typing as npt
 from ..errors import AudioFormatError
 from .formats import parse_format
 
-PcmInput = Union[bytes, bytearray, memoryview, npt.NDArray[np.int16]]  # noqa: UP007 (py3.10)
-BytesLike = Union[bytes, bytearray, memoryview]  # noqa: UP007
+PcmInput = Union[bytes, bytearray, memoryview, npt.NDArray[np.int16]]
+BytesLike = Union[bytes, bytearray, memoryview]
 
 ULAW_BIAS = 0x84
 ULAW_CLIP = 32635

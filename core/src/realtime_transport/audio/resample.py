@@ -28,7 +28,7 @@ from .formats import check_rate
 
 Quality = Literal["live", "QQ", "LQ", "MQ", "HQ", "VHQ"]
 QUALITIES: tuple[str, ...] = get_args(Quality)
-PcmInput = Union[bytes, bytearray, memoryview, npt.NDArray[np.int16]]  # noqa: UP007
+PcmInput = Union[bytes, bytearray, memoryview, npt.NDArray[np.int16]]
 
 _EMPTY = np.zeros(0, dtype=np.int16)
 
