@@ -86,6 +86,48 @@ _EXPORTS: dict[str, str] = {
     "SERVER_EVENT_TYPES": "protocol",
     "CLIENT_EVENT_TYPES": "protocol",
     "find_beta_fields": "protocol",
+    # agents, tools, handoffs, guardrails and the session
+    "RealtimeAgent": "agent",
+    "RealtimeContext": "context",
+    "ToolContext": "context",
+    "FunctionTool": "tools",
+    "HostedMcpTool": "tools",
+    "function_tool": "tools",
+    "tool": "tools",
+    "BackgroundResult": "tools",
+    "background_result": "tools",
+    "default_tool_error_function": "tools",
+    "ToolArgumentsError": "tools",
+    "ToolTimeoutError": "tools",
+    "Handoff": "handoffs",
+    "handoff": "handoffs",
+    "OutputGuardrail": "guardrails",
+    "output_guardrail": "guardrails",
+    "GuardrailFunctionOutput": "guardrails",
+    "OutputGuardrailResult": "guardrails",
+    "OutputGuardrailTripwireTriggered": "guardrails",
+    "RealtimeSession": "session",
+    "ToolErrorFormatterArgs": "session",
+    "compute_initial_session_config": "session",
+    "SESSION_EVENTS": "session_events",
+    "SessionEvent": "session_events",
+    "AgentStartEvent": "session_events",
+    "AgentEndEvent": "session_events",
+    "AgentHandoffEvent": "session_events",
+    "ToolStartEvent": "session_events",
+    "ToolEndEvent": "session_events",
+    "AudioStartEvent": "session_events",
+    "AudioStoppedEvent": "session_events",
+    "SessionAudioInterruptedEvent": "session_events",
+    "GuardrailTrippedEvent": "session_events",
+    "HistoryUpdatedEvent": "session_events",
+    "HistoryAddedEvent": "session_events",
+    "SessionErrorEvent": "session_events",
+    "ToolApprovalItem": "session_events",
+    "McpApprovalItem": "session_events",
+    "ToolApprovalRequestedEvent": "session_events",
+    "McpToolCallCompletedEvent": "session_events",
+    "McpToolsChangedEvent": "session_events",
     # errors
     "RealtimeTransportError": "errors",
     "UserError": "errors",
@@ -132,6 +174,16 @@ def __dir__() -> list[str]:
 __all__ = sorted(_EXPORTS)  # noqa: PLE0605
 
 if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
+    from .agent import RealtimeAgent as RealtimeAgent
+    from .context import *  # noqa: F403
+    from .guardrails import *  # noqa: F403
+    from .handoffs import Handoff as Handoff
+    from .handoffs import handoff as handoff
+    from .session import RealtimeSession as RealtimeSession
+    from .session import ToolErrorFormatterArgs as ToolErrorFormatterArgs
+    from .session import compute_initial_session_config as compute_initial_session_config
+    from .session_events import *  # noqa: F403
+    from .tools import *  # noqa: F403
     from .config import *  # noqa: F403
     from .errors import *  # noqa: F403
     from .events import *  # noqa: F403

@@ -1,0 +1,1589 @@
+"""RealtimeSession: a voice agent on top of any transport.
+
+The session keeps a local history from the transport's ``item_update`` events, runs the tools
+the model calls and answers them, switches agents on handoffs (``session.update`` that keeps
+the audio formats), runs output guardrails while the model speaks, holds tool calls that need
+approval, adds up usage, and re-emits everything as session events (``session.on(name, fn)`` or
+``async for event in session``).
+
+Every piece of asynchronous work remembers the *connection generation* it started in; after
+each ``await`` it checks the generation is still current and the transport still connected, so
+a tool or handoff that finishes after ``close()`` or a reconnect is dropped, never sent on the
+new connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import dataclasses
+import inspect
+import json
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from .agent import AgentTools, RealtimeAgent, is_enabled, prepare_agent_tools
+from .context import RealtimeContext, ToolContext
+from .errors import ModelBehaviorError, TransportConnectionError, UserError
+from .events import (
+    AudioEvent,
+    AudioInterruptedEvent,
+    ConnectionEvent,
+    EventEmitter,
+    EventStream,
+    FunctionCallEvent,
+    ItemDeletedEvent,
+    McpToolsListedEvent,
+    OutputTextDeltaEvent,
+    RealtimeItem,
+    RealtimeMcpApprovalRequestItem,
+    RealtimeMessageItem,
+    RealtimeToolCallItem,
+    TranscriptDeltaEvent,
+    TurnDoneEvent,
+    TurnStartedEvent,
+    Usage,
+)
+from .guardrails import (
+    OutputGuardrail,
+    OutputGuardrailResult,
+    OutputGuardrailTripwireTriggered,
+    guardrail_feedback_message,
+)
+from .handoffs import Handoff
+from .session_events import (
+    SESSION_EVENTS,
+    AgentEndEvent,
+    AgentHandoffEvent,
+    AgentStartEvent,
+    AudioStartEvent,
+    AudioStoppedEvent,
+    GuardrailTrippedEvent,
+    HistoryAddedEvent,
+    HistoryUpdatedEvent,
+    McpApprovalItem,
+    McpToolCallCompletedEvent,
+    McpToolsChangedEvent,
+    SessionAudioInterruptedEvent,
+    SessionErrorEvent,
+    ToolApprovalItem,
+    ToolApprovalRequestedEvent,
+    ToolEndEvent,
+    ToolStartEvent,
+)
+from .tools import (
+    BackgroundResult,
+    FunctionTool,
+    ToolArgumentsError,
+    ToolTimeoutError,
+    parse_tool_arguments,
+    stringify_tool_output,
+)
+
+if TYPE_CHECKING:
+    from .transport import ApiKey, RealtimeTransportLayer
+
+__all__ = [
+    "DEFAULT_REJECTION_MESSAGE",
+    "RealtimeSession",
+    "ToolErrorFormatterArgs",
+    "compute_initial_session_config",
+]
+
+logger = logging.getLogger("realtime_transport.session")
+
+DEFAULT_REJECTION_MESSAGE = "Tool execution was not approved."
+_TRANSCRIPTION_COMPLETED = "conversation.item.input_audio_transcription.completed"
+_MAX_RESPONSE_SNAPSHOTS = 64
+_MAX_TOOL_CALL_RECORDS = 1024
+
+ErrorSource = Literal[
+    "transport", "tool", "handoff", "guardrail", "approval", "history", "model", "listener"
+]
+
+
+@dataclass(frozen=True)
+class ToolErrorFormatterArgs:
+    """What ``tool_error_formatter`` gets; it returns the output the model sees (or ``None``)."""
+
+    kind: Literal["approval_rejected"]
+    tool_name: str
+    call_id: str
+    default_message: str
+
+
+ToolErrorFormatter = Callable[[ToolErrorFormatterArgs], "str | Awaitable[str | None] | None"]
+
+
+@dataclass
+class _CallRecord:
+    """One tool call id of one agent: what the model asked, and what it was answered."""
+
+    fingerprint: str
+    state: Literal["running", "awaiting_approval", "committed", "failed"] = "running"
+    output: str | None = None
+    start_response: bool = True
+    sending: bool = False
+    settled: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass
+class _GuardrailBuffer:
+    text: str = ""
+    runs: int = 0
+
+
+@dataclass
+class _McpApproval:
+    item: McpApprovalItem
+    decided: bool = False
+
+
+class RealtimeSession(EventEmitter):
+    """A voice agent session over a transport.
+
+    ``transport`` is a registered name (``"websocket"``, ``"webrtc"``, any installed plugin's
+    name; looked up through the registry, whose errors say what is installed or what to install)
+    or a :class:`~realtime_transport.RealtimeTransportLayer` instance. ``config`` is a session
+    config (snake_case, GA or legacy shape) applied on every ``session.update``; the agent's
+    instructions, tools and voice are layered on top. ``session.transport`` is the raw escape
+    hatch (``on("*")``, ``send_event``).
+
+    Session events (each also on ``async for event in session``): ``agent_start``,
+    ``agent_end``, ``agent_handoff``, ``agent_tool_start``, ``agent_tool_end``,
+    ``transport_event`` (raw server events; opt-in for ``async for``), ``audio_start``,
+    ``audio_stopped``, ``audio``, ``audio_interrupted``, ``guardrail_tripped``,
+    ``history_updated``, ``history_added``, ``error``, ``tool_approval_requested``,
+    ``mcp_tool_call_completed``, ``mcp_tools_changed``, ``connected``, ``disconnected``.
+    """
+
+    def __init__(
+        self,
+        agent: RealtimeAgent,
+        *,
+        transport: str | RealtimeTransportLayer = "websocket",
+        model: str | None = None,
+        config: Mapping[str, Any] | None = None,
+        api_key: ApiKey | None = None,
+        context: Any = None,
+        output_guardrails: Sequence[OutputGuardrail] = (),
+        guardrail_debounce_text_length: int = 100,
+        history_store_audio: bool = False,
+        tracing_disabled: bool = False,
+        workflow_name: str | None = None,
+        group_id: str | None = None,
+        trace_metadata: Mapping[str, Any] | None = None,
+        tool_error_formatter: ToolErrorFormatter | None = None,
+        automatically_trigger_response_for_mcp_tool_calls: bool = True,
+        transport_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        if not isinstance(agent, RealtimeAgent):
+            raise UserError(f"RealtimeSession needs a RealtimeAgent, got {type(agent).__name__}")
+        if (
+            not isinstance(guardrail_debounce_text_length, int)
+            or isinstance(guardrail_debounce_text_length, bool)
+            or (guardrail_debounce_text_length < 1 and guardrail_debounce_text_length != -1)
+        ):
+            raise UserError(
+                "guardrail_debounce_text_length must be a positive number of characters, or -1 "
+                "to run output guardrails on the final text only"
+            )
+        from .config import to_ga_config
+
+        self._config: dict[str, Any] = to_ga_config(config) if config else {}
+        self._transport = _resolve_transport(transport, model, transport_options)
+        self._initial_agent = agent
+        self._current_agent = agent
+        self._current_tools = AgentTools()
+        self._model = model
+        self._api_key = api_key
+        self._context: RealtimeContext[Any] = RealtimeContext(context=context)
+        self._output_guardrails = list(output_guardrails)
+        self._debounce = guardrail_debounce_text_length
+        self._history_store_audio = history_store_audio
+        self._tracing = _tracing_setting(tracing_disabled, workflow_name, group_id, trace_metadata)
+        self._tool_error_formatter = tool_error_formatter
+        self._auto_mcp_response = automatically_trigger_response_for_mcp_tool_calls
+        self._last_config: dict[str, Any] = _default_config()
+
+        self._generation = 0
+        self._history: list[RealtimeItem] = []
+        self._context.history = self._history
+        self._listeners_attached = False
+        self._raw_unsubscribe: Callable[[], None] | None = None
+        self._streams: set[EventStream] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        # per-connection state (reset by connect/close)
+        self._tool_calls: OrderedDict[tuple[RealtimeAgent, str], _CallRecord] = OrderedDict()
+        self._pending_approvals: dict[tuple[RealtimeAgent, str], ToolApprovalItem] = {}
+        self._mcp_approvals: dict[str, _McpApproval] = {}
+        self._responses: OrderedDict[str, tuple[RealtimeAgent, AgentTools]] = OrderedDict()
+        self._active_response_id: str | None = None
+        self._response_generation = 0
+        self._audio_started = False
+        self._audio_response_id = ""
+        self._guardrail_buffers: dict[tuple[str, str], _GuardrailBuffer] = {}
+        self._tripped_responses: set[str] = set()
+        self._response_text: dict[str, str] = {}
+        self._mcp_tools_by_server: dict[str, list[dict[str, Any]]] = {}
+        self._available_mcp_tools: list[dict[str, Any]] = []
+
+    # -- public properties ---------------------------------------------------------------------
+
+    @property
+    def transport(self) -> RealtimeTransportLayer:
+        """The transport (escape hatch: ``on("*")``, ``send_event``)."""
+        return self._transport
+
+    @property
+    def current_agent(self) -> RealtimeAgent:
+        return self._current_agent
+
+    @property
+    def context(self) -> RealtimeContext[Any]:
+        return self._context
+
+    @property
+    def usage(self) -> Usage:
+        """Token usage summed over every response of this session (across reconnects)."""
+        return self._context.usage
+
+    @property
+    def history(self) -> list[RealtimeItem]:
+        """The local conversation history (a new list; the items are shared, do not mutate)."""
+        return list(self._history)
+
+    @property
+    def muted(self) -> bool | None:
+        return self._transport.muted
+
+    @property
+    def available_mcp_tools(self) -> list[dict[str, Any]]:
+        """Hosted MCP tools the server listed for the current agent's MCP servers."""
+        return list(self._available_mcp_tools)
+
+    @property
+    def connected(self) -> bool:
+        return self._transport.status == "connected"
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    async def connect(
+        self,
+        *,
+        api_key: ApiKey | None = None,
+        call_id: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        """Open the connection with the initial agent's config.
+
+        Starts a new connection generation: tool calls, approvals and guardrail state of an
+        earlier connection are forgotten, the current agent is reset to the initial agent and
+        the local history is cleared (``history_updated([])``).
+        """
+        self._generation += 1
+        generation = self._generation
+        self._reset_connection_state()
+        self._current_agent = self._initial_agent
+        self._attach_listeners()
+        self._history = []
+        self._context.history = self._history
+        self.emit("history_updated", HistoryUpdatedEvent([]))
+
+        agent = self._current_agent
+        tools = await prepare_agent_tools(agent, self._context)
+        config = await self._session_config(agent, tools)
+        if generation != self._generation:
+            raise TransportConnectionError("the session was closed while it was connecting")
+        self._current_tools = tools
+        self._recompute_mcp_tools()
+        await self._transport.connect(
+            api_key=api_key if api_key is not None else self._api_key,
+            model=self._model,
+            url=url,
+            call_id=call_id,
+            initial_session_config=config,
+        )
+        self._last_config = config
+
+    def close(self) -> asyncio.Task[None]:
+        """Close the session and its transport.
+
+        Takes effect at once (pending tool calls, handoffs and guardrail results are dropped
+        from this moment, even if the returned task is not awaited, e.g. when called from a
+        synchronous listener); ``await session.close()`` waits for the transport to close.
+        """
+        self._generation += 1
+        self._reset_connection_state()
+        task = asyncio.get_running_loop().create_task(self._close_transport())
+        task.add_done_callback(_consume_task_exception)
+        return task
+
+    async def _close_transport(self) -> None:
+        try:
+            await self._transport.close()
+        finally:
+            self._end_streams()
+
+    async def __aenter__(self) -> RealtimeSession:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- delegation to the transport ---------------------------------------------------------------
+
+    def send_message(
+        self,
+        message: str | Sequence[Mapping[str, Any]],
+        other_event_data: Mapping[str, Any] | None = None,
+        *,
+        trigger_response: bool = True,
+    ) -> None:
+        """Add a user message (text or content parts) and by default ask for a response."""
+        self._transport.send_message(message, other_event_data, trigger_response=trigger_response)
+
+    def add_image(self, image: str, *, trigger_response: bool = True) -> None:
+        self._transport.add_image(image, trigger_response=trigger_response)
+
+    def send_audio(self, data: bytes, *, commit: bool = False) -> None:
+        """Send caller audio (PCM16 24 kHz unless the config or transport says otherwise)."""
+        self._transport.send_audio(data, commit=commit)
+
+    def interrupt(self) -> None:
+        """Stop the model's current answer (barge-in)."""
+        self._transport.interrupt()
+
+    def mute(self, muted: bool) -> None:
+        self._transport.mute(muted)
+
+    def update_history(
+        self,
+        history: Sequence[RealtimeItem] | Callable[[list[RealtimeItem]], Sequence[RealtimeItem]],
+    ) -> None:
+        """Make the server conversation match ``history`` (or ``fn(current_history)``).
+
+        The local history changes when the server confirms the edits (item events).
+        """
+        current = self.history
+        new = history(list(current)) if callable(history) else history
+        self._transport.reset_history(current, list(new))
+
+    async def update_agent(self, agent: RealtimeAgent) -> None:
+        """Switch to ``agent`` now (``session.update`` with its instructions, tools, voice).
+
+        Before ``connect()`` this sets the agent the session starts with.
+        """
+        if not isinstance(agent, RealtimeAgent):
+            raise UserError(f"update_agent needs a RealtimeAgent, got {type(agent).__name__}")
+        if not self.connected:
+            self._initial_agent = agent
+            self._current_agent = agent
+            return
+        generation = self._generation
+        tools = await prepare_agent_tools(agent, self._context)
+        config = await self._session_config(agent, tools)
+        if not self._is_live(generation):
+            return
+        previous = self._current_agent
+        self._emit_handoff(previous, agent)
+        self._current_agent = agent
+        self._current_tools = tools
+        self._transport.update_session_config(config)
+        self._last_config = config
+        self._recompute_mcp_tools()
+
+    async def get_initial_session_config(
+        self, overrides: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The config ``connect()`` would send for the initial agent (e.g. to accept a SIP call)."""
+        tools = await prepare_agent_tools(self._initial_agent, self._context)
+        return await self._session_config(self._initial_agent, tools, overrides, commit=False)
+
+    # -- approvals ---------------------------------------------------------------------------------
+
+    def approve(
+        self, item: ToolApprovalItem | McpApprovalItem, *, always_approve: bool = False
+    ) -> asyncio.Task[None]:
+        """Approve a pending call; it then runs and is answered.
+
+        The decision is recorded at once (so this works from a synchronous listener); await the
+        returned task to wait until the tool ran and its output was sent.
+        """
+        return self._decide(item, approve=True, always=always_approve, message=None)
+
+    def reject(
+        self,
+        item: ToolApprovalItem | McpApprovalItem,
+        *,
+        always_reject: bool = False,
+        message: str | None = None,
+    ) -> asyncio.Task[None]:
+        """Reject a pending call; the model is told it was not approved (``message`` if given)."""
+        return self._decide(item, approve=False, always=always_reject, message=message)
+
+    def _decide(
+        self,
+        item: ToolApprovalItem | McpApprovalItem,
+        *,
+        approve: bool,
+        always: bool,
+        message: str | None,
+    ) -> asyncio.Task[None]:
+        if isinstance(item, McpApprovalItem):
+            return self._decide_mcp(item, approve=approve, always=always, message=message)
+        if not isinstance(item, ToolApprovalItem):
+            raise UserError(
+                f"approve()/reject() need the approval item of a tool_approval_requested event, "
+                f"got {type(item).__name__}"
+            )
+        key = (item.agent, item.call_id)
+        pending = self._pending_approvals.get(key)
+        if (
+            pending is None
+            or item.generation != self._generation
+            or not (pending is item or pending == item)
+        ):
+            raise UserError(
+                f"no pending approval matches this item for tool {item.tool_name!r} (call "
+                f"{item.call_id!r}): it was already decided, belongs to an earlier connection, or "
+                "was changed"
+            )
+        del self._pending_approvals[key]
+        if approve:
+            self._context.approve_tool(item.tool_name, item.call_id, always=always)
+        else:
+            self._context.reject_tool(item.tool_name, item.call_id, always=always, message=message)
+        record = self._tool_calls.get(key)
+        if record is None:  # pragma: no cover - records outlive their pending approvals
+            record = _CallRecord(item.fingerprint)
+            self._tool_calls[key] = record
+        record.state = "running"
+        record.settled = asyncio.Event()
+        return self._spawn(
+            self._run_function_tool(
+                item.call, item.agent, item.tool, record, item.generation, call_id=item.call_id
+            )
+        )
+
+    def _decide_mcp(
+        self, item: McpApprovalItem, *, approve: bool, always: bool, message: str | None
+    ) -> asyncio.Task[None]:
+        state = self._mcp_approvals.get(item.request.item_id)
+        if (
+            state is None
+            or state.decided
+            or item.generation != self._generation
+            or not (state.item is item or state.item == item)
+        ):
+            raise UserError(
+                f"no pending MCP approval matches this item ({item.request.item_id!r}): it was "
+                "already decided, belongs to an earlier connection, or was changed"
+            )
+        if always:
+            logger.warning("always_approve/always_reject are not supported for hosted MCP tools")
+        reason = message if not approve else None
+        send = getattr(self._transport, "send_mcp_response", None)
+        try:
+            if callable(send):
+                send(item.request.item_id, approve, reason)
+            else:
+                self._transport.send_event(
+                    _mcp_response_event(item.request.item_id, approve, reason)
+                )
+        except Exception as exc:  # leave it pending so the caller can retry
+            self._emit_error(
+                f"could not send the MCP approval response: {exc}", "approval", exc, item.agent
+            )
+            raise
+        state.decided = True
+        return self._spawn(_noop())
+
+    # -- event streams -----------------------------------------------------------------------------
+
+    def events(self, names: Iterable[str] | None = None, *, maxsize: int = 1024) -> EventStream:
+        """Session events for ``async for`` (see :meth:`EventEmitter.events` for the bounds).
+
+        Default: every session event except ``transport_event`` (the raw server firehose; name it
+        explicitly to get it). The stream ends after ``disconnected`` or ``close()``.
+        """
+        chosen = (
+            tuple(names)
+            if names is not None
+            else tuple(n for n in SESSION_EVENTS if n != "transport_event")
+        )
+        stream = EventStream(self, chosen, maxsize)
+        self._streams.add(stream)
+        return stream
+
+    def __aiter__(self) -> EventStream:
+        return self.events()
+
+    def on(self, name: str, listener: Callable[[Any], Any]) -> Callable[[], None]:
+        unsubscribe = super().on(name, listener)
+        if name == "transport_event":
+            self._sync_raw_listener()
+        return unsubscribe
+
+    def off(self, name: str, listener: Callable[[Any], Any] | None = None) -> None:
+        super().off(name, listener)
+        if name == "transport_event":
+            self._sync_raw_listener()
+
+    def _sync_raw_listener(self) -> None:
+        # The transport re-parses every frame for '*' listeners, audio deltas included, so the
+        # session only listens to '*' while someone wants transport_event.
+        wanted = self.has_listeners("transport_event")
+        if wanted and self._raw_unsubscribe is None:
+            self._raw_unsubscribe = self._transport.on("*", self._on_raw)
+        elif not wanted and self._raw_unsubscribe is not None:
+            self._raw_unsubscribe()
+            self._raw_unsubscribe = None
+
+    def _end_streams(self) -> None:
+        streams, self._streams = self._streams, set()
+        for stream in streams:
+            stream.close()
+
+    # -- internals: state ------------------------------------------------------------------------
+
+    def _is_live(self, generation: int) -> bool:
+        return generation == self._generation and self._transport.status == "connected"
+
+    def _reset_connection_state(self) -> None:
+        current = asyncio.current_task() if _loop_running() else None
+        for task in list(self._tasks):
+            if task is not current and not task.done():
+                task.cancel()
+        self._tasks = {t for t in self._tasks if t is current}
+        self._tool_calls.clear()
+        self._pending_approvals.clear()
+        self._mcp_approvals.clear()
+        self._responses.clear()
+        self._active_response_id = None
+        self._audio_started = False
+        self._guardrail_buffers.clear()
+        self._tripped_responses.clear()
+        self._response_text.clear()
+        self._mcp_tools_by_server.clear()
+        self._available_mcp_tools = []
+
+    def _spawn(self, coro: Awaitable[None]) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            self._emit_error(
+                f"internal error in the session: {type(exc).__name__}: {exc}", "tool", exc
+            )
+
+    def _emit_error(
+        self,
+        message: str,
+        source: ErrorSource,
+        error: Any = None,
+        agent: RealtimeAgent | None = None,
+        code: str | None = None,
+    ) -> None:
+        self.emit(
+            "error",
+            SessionErrorEvent(message=message, source=source, error=error, code=code, agent=agent),
+        )
+
+    def _listener_failed(self, name: str, exc: BaseException) -> None:
+        logger.warning("session listener for %r raised %s: %s", name, type(exc).__name__, exc)
+        if name == "error":
+            return
+        self._emit_error(
+            f"a listener for {name!r} raised {type(exc).__name__}: {exc}",
+            "listener",
+            exc,
+            code="listener_error",
+        )
+
+    def _emit_both(self, agent: RealtimeAgent, name: str, payload: Any) -> None:
+        agent.emit(name, payload)
+        self.emit(name, payload)
+
+    def _emit_handoff(self, from_agent: RealtimeAgent, to_agent: RealtimeAgent) -> None:
+        event = AgentHandoffEvent(from_agent=from_agent, to_agent=to_agent, context=self._context)
+        self._emit_both(from_agent, "agent_handoff", event)
+
+    def _agent_for_response(self, response_id: str) -> RealtimeAgent:
+        snapshot = self._responses.get(response_id)
+        return snapshot[0] if snapshot is not None else self._current_agent
+
+    # -- internals: config ---------------------------------------------------------------------
+
+    async def _session_config(
+        self,
+        agent: RealtimeAgent,
+        tools: AgentTools,
+        overrides: Mapping[str, Any] | None = None,
+        *,
+        commit: bool = True,
+    ) -> dict[str, Any]:
+        return await compute_initial_session_config(
+            agent,
+            tools=tools,
+            context=self._context,
+            config=self._config,
+            last_config=self._last_config,
+            overrides=overrides,
+            model=self._model,
+            tracing=self._tracing,
+        )
+
+    # -- internals: transport listeners --------------------------------------------------------
+
+    def _attach_listeners(self) -> None:
+        if self._listeners_attached:
+            return
+        self._listeners_attached = True
+        t = self._transport
+        t.on("error", self._on_transport_error)
+        t.on("connected", self._on_connected)
+        t.on("disconnected", self._on_disconnected)
+        t.on("turn_started", self._on_turn_started)
+        t.on("turn_done", self._on_turn_done)
+        t.on("usage_update", self._on_usage)
+        t.on("audio", self._on_audio)
+        t.on("audio_done", self._on_audio_done)
+        t.on("audio_interrupted", self._on_audio_interrupted)
+        t.on("audio_transcript_delta", self._on_transcript_delta)
+        t.on("output_text_delta", self._on_text_delta)
+        t.on("item_update", self._on_item_update)
+        t.on("item_deleted", self._on_item_deleted)
+        t.on("function_call", self._on_function_call)
+        t.on("mcp_approval_request", self._on_mcp_approval_request)
+        t.on("mcp_tool_call_completed", self._on_mcp_tool_call_completed)
+        t.on("mcp_tools_listed", self._on_mcp_tools_listed)
+        t.on(_TRANSCRIPTION_COMPLETED, self._on_transcription_completed)
+        self._sync_raw_listener()
+
+    def _on_raw(self, event: Any) -> None:
+        self.emit("transport_event", event)
+
+    def _on_transport_error(self, event: Any) -> None:
+        message = getattr(event, "message", None) or str(event)
+        code = getattr(event, "code", None)
+        self._emit_error(message, "transport", event, code=code)
+
+    def _on_connected(self, event: ConnectionEvent) -> None:
+        self.emit("connected", event)
+
+    def _on_disconnected(self, event: ConnectionEvent) -> None:
+        self._audio_started = False
+        self.emit("disconnected", event)
+        self._end_streams()
+
+    def _on_turn_started(self, event: TurnStartedEvent) -> None:
+        self._audio_started = False
+        self._active_response_id = event.response_id
+        self._response_generation += 1
+        agent = self._current_agent
+        self._responses[event.response_id] = (agent, self._current_tools)
+        while len(self._responses) > _MAX_RESPONSE_SNAPSHOTS:
+            self._responses.popitem(last=False)
+        self._emit_both(
+            agent,
+            "agent_start",
+            AgentStartEvent(agent=agent, response_id=event.response_id, context=self._context),
+        )
+
+    def _on_turn_done(self, event: TurnDoneEvent) -> None:
+        response_id = event.response_id
+        agent = self._agent_for_response(response_id)
+        text = _final_text(event.output) or self._response_text.get(response_id, "")
+        self._emit_both(
+            agent,
+            "agent_end",
+            AgentEndEvent(
+                agent=agent,
+                output=text,
+                response_id=response_id,
+                status=event.status,
+                context=self._context,
+            ),
+        )
+        if text and response_id not in self._tripped_responses:
+            self._start_guardrails(
+                text, response_id, _last_message_id(event.output), "final", agent
+            )
+        # drop per-response state
+        self._responses.pop(response_id, None)
+        self._response_text.pop(response_id, None)
+        for key in [k for k in self._guardrail_buffers if k[0] == response_id]:
+            del self._guardrail_buffers[key]
+        if self._active_response_id == response_id:
+            self._active_response_id = None
+
+    def _on_usage(self, usage: Usage) -> None:
+        self._context.usage.add(usage)
+
+    def _on_audio(self, event: AudioEvent) -> None:
+        # The per-chunk path: one flag test and one emit, no copies.
+        if not self._audio_started:
+            self._audio_started = True
+            self._audio_response_id = event.response_id
+            self.emit(
+                "audio_start",
+                AudioStartEvent(self._agent_for_response(event.response_id), event.response_id),
+            )
+        self.emit("audio", event)
+
+    def _on_audio_done(self, event: Any) -> None:
+        response_id = getattr(event, "response_id", "") or self._audio_response_id
+        self._audio_started = False
+        self.emit(
+            "audio_stopped", AudioStoppedEvent(self._agent_for_response(response_id), response_id)
+        )
+
+    def _on_audio_interrupted(self, event: Any) -> None:
+        self._audio_started = False
+        item_id = ""
+        audio_end_ms = 0
+        if isinstance(event, AudioInterruptedEvent):
+            item_id, audio_end_ms = event.item_id, event.audio_end_ms
+        self.emit(
+            "audio_interrupted",
+            SessionAudioInterruptedEvent(self._current_agent, item_id, audio_end_ms),
+        )
+
+    # -- history ---------------------------------------------------------------------------------
+
+    def _on_item_update(self, item: RealtimeItem) -> None:
+        try:
+            self._upsert(item)
+        except Exception as exc:
+            self._emit_error(f"could not update the history: {exc}", "history", exc)
+
+    def _upsert(self, incoming: RealtimeItem) -> None:
+        item = self._own_copy(incoming)
+        history = self._history
+        index = _index_of(history, item.item_id)
+        if index is not None:
+            old = history[index]
+            if isinstance(item, RealtimeMessageItem) and isinstance(old, RealtimeMessageItem):
+                _keep_transcripts(old, item)
+            if (
+                isinstance(item, RealtimeToolCallItem)
+                and isinstance(old, RealtimeToolCallItem)
+                and item.output is None
+                and old.output is not None
+            ):
+                item.output = old.output  # a late in_progress echo must not erase the answer
+                item.status = old.status
+            history[index] = item
+            self.emit("history_updated", HistoryUpdatedEvent(list(history)))
+            return
+        previous = _index_of(history, item.previous_item_id) if item.previous_item_id else None
+        if previous is not None:
+            history.insert(previous + 1, item)
+        else:
+            history.append(item)
+        self.emit("history_added", HistoryAddedEvent(item))
+        self.emit("history_updated", HistoryUpdatedEvent(list(history)))
+
+    def _own_copy(self, item: RealtimeItem) -> RealtimeItem:
+        if isinstance(item, RealtimeMessageItem):
+            content = [dict(part) for part in item.content]
+            if not self._history_store_audio:
+                for part in content:
+                    if part.get("audio") is not None:
+                        part["audio"] = None
+            status = item.status
+            if item.role != "system" and not status:
+                status = "completed"
+            return dataclasses.replace(item, content=content, status=status)
+        if isinstance(item, RealtimeMcpApprovalRequestItem):
+            return dataclasses.replace(item, arguments=copy.deepcopy(item.arguments))
+        return dataclasses.replace(item)
+
+    def _on_item_deleted(self, event: ItemDeletedEvent) -> None:
+        index = _index_of(self._history, event.item_id)
+        if index is None:
+            return
+        del self._history[index]
+        self.emit("history_updated", HistoryUpdatedEvent(list(self._history)))
+
+    def _on_transcription_completed(self, event: Any) -> None:
+        try:
+            item_id = _field(event, "item_id")
+            transcript = _field(event, "transcript") or ""
+            index = _index_of(self._history, item_id) if item_id else None
+            if index is None:
+                return
+            old = self._history[index]
+            if not isinstance(old, RealtimeMessageItem):
+                return
+            content = [
+                {**part, "transcript": transcript} if part.get("type") == "input_audio" else part
+                for part in old.content
+            ]
+            self._history[index] = dataclasses.replace(old, content=content, status="completed")
+            self.emit("history_updated", HistoryUpdatedEvent(list(self._history)))
+        except Exception as exc:
+            self._emit_error(f"could not add the input transcript: {exc}", "history", exc)
+
+    # -- tool calls ------------------------------------------------------------------------------
+
+    def _on_function_call(self, call: FunctionCallEvent) -> None:
+        generation = self._generation
+        if not self._is_live(generation):
+            return
+        if not call.response_id:
+            self._emit_error(
+                f"the model called {call.name!r} outside of a response (no response id); the call "
+                "was ignored",
+                "model",
+                ModelBehaviorError(f"function call {call.name!r} has no response id"),
+                code="missing_response_id",
+            )
+            return
+        agent, tools = self._responses.get(call.response_id) or (
+            self._current_agent,
+            self._current_tools,
+        )
+        call_id = call.call_id or call.item_id
+        key = (agent, call_id)
+        fingerprint = _fingerprint(call.name, call.arguments)
+        record = self._tool_calls.get(key)
+        if record is not None:
+            if record.fingerprint != fingerprint:
+                self._emit_error(
+                    f"the model reused call id {call_id!r} for a different call ({call.name!r} "
+                    "with other arguments); the second call was ignored",
+                    "model",
+                    ModelBehaviorError(f"conflicting tool call {call_id!r}"),
+                    agent,
+                    code="conflicting_tool_call",
+                )
+                return
+            if not record.sending:  # synchronous re-entry while sending is the same call
+                self._spawn(self._replay(call, record, generation))
+            return
+        record = _CallRecord(fingerprint)  # reserved before any await
+        self._tool_calls[key] = record
+        while len(self._tool_calls) > _MAX_TOOL_CALL_RECORDS:
+            self._tool_calls.popitem(last=False)
+        self._spawn(self._run_call(call, agent, tools, record, generation, call_id))
+
+    async def _replay(self, call: FunctionCallEvent, record: _CallRecord, generation: int) -> None:
+        """An exact repeat of a call: send the stored output again instead of re-running."""
+        await record.settled.wait()
+        if record.state != "committed" or record.output is None or not self._is_live(generation):
+            return
+        try:
+            self._transport.send_function_call_output(
+                call, record.output, start_response=record.start_response
+            )
+        except Exception as exc:
+            self._emit_error(f"could not send the tool output: {exc}", "transport", exc)
+
+    async def _run_call(
+        self,
+        call: FunctionCallEvent,
+        agent: RealtimeAgent,
+        tools: AgentTools,
+        record: _CallRecord,
+        generation: int,
+        call_id: str,
+    ) -> None:
+        try:
+            function = tools.functions.get(call.name)
+            handoff = tools.handoffs.get(call.name) if function is None else None
+            target: FunctionTool | Handoff | None = function or handoff
+            if target is not None and not await is_enabled(target.is_enabled, self._context, agent):
+                target = None
+            if not self._is_live(generation):
+                return
+            if target is None:
+                self._commit(record, call, f"Tool {call.name} not found", False, generation)
+                self._emit_error(
+                    f"the model called a tool that does not exist (or is disabled): {call.name!r}",
+                    "model",
+                    ModelBehaviorError(f"Tool {call.name} not found"),
+                    agent,
+                    code="tool_not_found",
+                )
+                return
+            if isinstance(target, Handoff):
+                await self._run_handoff(call, agent, target, record, generation)
+            else:
+                await self._run_function_tool(
+                    call, agent, target, record, generation, call_id=call_id
+                )
+        finally:
+            if record.state == "running":
+                record.state = "failed"
+            record.settled.set()
+
+    async def _run_function_tool(
+        self,
+        call: FunctionCallEvent,
+        agent: RealtimeAgent,
+        tool: FunctionTool,
+        record: _CallRecord,
+        generation: int,
+        *,
+        call_id: str,
+    ) -> None:
+        try:
+            await self._run_function_tool_inner(call, agent, tool, record, generation, call_id)
+        finally:
+            if record.state == "running":
+                record.state = "failed"
+            record.settled.set()
+
+    async def _run_function_tool_inner(
+        self,
+        call: FunctionCallEvent,
+        agent: RealtimeAgent,
+        tool: FunctionTool,
+        record: _CallRecord,
+        generation: int,
+        call_id: str,
+    ) -> None:
+        ctx = self._context
+        arguments = call.arguments
+        if tool.needs_approval is not False:
+            decision = ctx.approval_status(tool.name, call_id)
+            if decision is None:
+                if await self._needs_approval(tool, arguments, call_id, agent):
+                    if not self._is_live(generation):
+                        return
+                    self._request_approval(call, agent, tool, record, generation, call_id)
+                    return
+            elif decision is False:
+                output = await self._rejection_output(tool.name, call_id, generation)
+                if not self._is_live(generation):
+                    return
+                self._emit_both(
+                    agent, "agent_tool_start", ToolStartEvent(agent, tool, call, arguments, ctx)
+                )
+                if not self._is_live(generation):
+                    return
+                self._commit(record, call, output, True, generation)
+                self._emit_both(
+                    agent,
+                    "agent_tool_end",
+                    ToolEndEvent(agent, tool, call, arguments, output, None, ctx),
+                )
+                return
+        if not self._is_live(generation):
+            return
+
+        self._emit_both(
+            agent, "agent_tool_start", ToolStartEvent(agent, tool, call, arguments, ctx)
+        )
+        if not self._is_live(generation):  # a start listener may have closed the session
+            return
+        tool_ctx = ToolContext.from_run_context(
+            ctx,
+            tool_name=tool.name,
+            call_id=call_id,
+            arguments=arguments,
+            agent=agent,
+            tool_call=call,
+        )
+        start_response = True
+        result: Any = None
+        try:
+            result = await tool.invoke(tool_ctx, arguments)
+        except ToolArgumentsError as exc:
+            output = f"{exc}. Call the tool again with JSON arguments that match its schema."
+            self._emit_error(str(exc), "model", exc, agent, code="invalid_tool_arguments")
+        except ToolTimeoutError as exc:
+            if tool.timeout_behavior == "raise_exception":
+                self._emit_error(str(exc), "tool", exc, agent, code="tool_timeout")
+                return
+            output = tool.timeout_message()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._emit_error(
+                f"tool {tool.name!r} raised {type(exc).__name__}: {exc}",
+                "tool",
+                exc,
+                agent,
+                code="tool_error",
+            )
+            if tool.failure_error_function is None:
+                return
+            try:
+                output = tool.failure_error_function(tool_ctx, exc)
+            except Exception as format_exc:
+                self._emit_error(
+                    f"the failure_error_function of tool {tool.name!r} raised: {format_exc}",
+                    "tool",
+                    format_exc,
+                    agent,
+                )
+                return
+        else:
+            if isinstance(result, BackgroundResult):
+                start_response = False
+                result = result.value
+            output = stringify_tool_output(result)
+        if not self._is_live(generation):
+            return
+        self._commit(record, call, output, start_response, generation)
+        self._emit_both(
+            agent, "agent_tool_end", ToolEndEvent(agent, tool, call, arguments, output, result, ctx)
+        )
+
+    async def _needs_approval(
+        self, tool: FunctionTool, arguments: str, call_id: str, agent: RealtimeAgent
+    ) -> bool:
+        policy = tool.needs_approval
+        if isinstance(policy, bool):
+            return policy
+        try:
+            params = parse_tool_arguments(tool.name, arguments)
+        except ToolArgumentsError:
+            return True  # malformed arguments are never shown to a policy: fail closed
+        try:
+            value = policy(self._context, params, call_id)
+            if inspect.isawaitable(value):
+                value = await value
+            return bool(value)
+        except Exception as exc:
+            self._emit_error(
+                f"the needs_approval policy of tool {tool.name!r} raised {exc}; approval is "
+                "required",
+                "approval",
+                exc,
+                agent,
+            )
+            return True
+
+    def _request_approval(
+        self,
+        call: FunctionCallEvent,
+        agent: RealtimeAgent,
+        tool: FunctionTool,
+        record: _CallRecord,
+        generation: int,
+        call_id: str,
+    ) -> None:
+        item = ToolApprovalItem(
+            agent=agent,
+            tool=tool,
+            call=call,
+            arguments=call.arguments,
+            call_key=call_id,
+            fingerprint=record.fingerprint,
+            generation=generation,
+        )
+        record.state = "awaiting_approval"
+        self._pending_approvals[(agent, call_id)] = item
+        record.settled.set()
+        self.emit(
+            "tool_approval_requested",
+            ToolApprovalRequestedEvent(agent=agent, approval_item=item, context=self._context),
+        )
+
+    async def _rejection_output(self, tool_name: str, call_id: str, generation: int) -> str:
+        message = self._context.rejection_message(tool_name, call_id)
+        if message is not None:
+            return message
+        formatter = self._tool_error_formatter
+        if formatter is None or not self._is_live(generation):
+            return DEFAULT_REJECTION_MESSAGE
+        try:
+            value = formatter(
+                ToolErrorFormatterArgs(
+                    kind="approval_rejected",
+                    tool_name=tool_name,
+                    call_id=call_id,
+                    default_message=DEFAULT_REJECTION_MESSAGE,
+                )
+            )
+            if inspect.isawaitable(value):
+                value = await value
+        except Exception as exc:
+            logger.warning(
+                "tool_error_formatter raised %s; using the default message", type(exc).__name__
+            )
+            return DEFAULT_REJECTION_MESSAGE
+        return value if isinstance(value, str) else DEFAULT_REJECTION_MESSAGE
+
+    def _commit(
+        self,
+        record: _CallRecord,
+        call: FunctionCallEvent,
+        output: str,
+        start_response: bool,
+        generation: int,
+    ) -> None:
+        """Record the answer (so exact repeats replay it) and send it."""
+        record.state = "committed"
+        record.output = output
+        record.start_response = start_response
+        record.sending = True
+        try:
+            self._transport.send_function_call_output(call, output, start_response=start_response)
+        except Exception as exc:
+            self._emit_error(f"could not send the output of {call.name!r}: {exc}", "transport", exc)
+        finally:
+            record.sending = False
+            record.settled.set()
+
+    # -- handoffs ------------------------------------------------------------------------------
+
+    async def _run_handoff(
+        self,
+        call: FunctionCallEvent,
+        agent: RealtimeAgent,
+        handoff: Handoff,
+        record: _CallRecord,
+        generation: int,
+    ) -> None:
+        ctx = self._context
+        try:
+            new_agent = await handoff.on_invoke_handoff(ctx, call.arguments)
+        except ToolArgumentsError as exc:
+            if self._is_live(generation):
+                self._commit(record, call, f"{exc}", True, generation)
+                self._emit_error(str(exc), "model", exc, agent, code="invalid_tool_arguments")
+            return
+        except Exception as exc:
+            self._emit_error(
+                f"handoff {handoff.tool_name!r} failed: {type(exc).__name__}: {exc}",
+                "handoff",
+                exc,
+                agent,
+            )
+            return
+        if not self._is_live(generation):
+            return
+        if not isinstance(new_agent, RealtimeAgent):
+            self._emit_error(
+                f"handoff {handoff.tool_name!r} returned {type(new_agent).__name__}, not a "
+                "RealtimeAgent",
+                "handoff",
+                agent=agent,
+            )
+            return
+        try:
+            tools = await prepare_agent_tools(new_agent, ctx)
+            if not self._is_live(generation):
+                return
+            config = await self._session_config(new_agent, tools)
+        except Exception as exc:
+            self._emit_error(
+                f"handoff to {new_agent.name!r} failed: {type(exc).__name__}: {exc}",
+                "handoff",
+                exc,
+                agent,
+            )
+            return
+        if not self._is_live(generation):
+            return
+        self._transport.update_session_config(config)
+        self._last_config = config
+        self._emit_handoff(agent, new_agent)
+        self._current_agent = new_agent
+        self._current_tools = tools
+        self._recompute_mcp_tools()
+        self._commit(record, call, json.dumps({"assistant": new_agent.name}), True, generation)
+
+    # -- output guardrails ---------------------------------------------------------------------
+
+    def _on_transcript_delta(self, event: TranscriptDeltaEvent) -> None:
+        self._on_output_delta(event.delta, event.item_id, event.response_id, "audio")
+
+    def _on_text_delta(self, event: OutputTextDeltaEvent) -> None:
+        self._on_output_delta(event.delta, event.item_id, event.response_id, "text")
+
+    def _on_output_delta(self, delta: str, item_id: str, response_id: str, source: str) -> None:
+        if self._active_response_id is None and response_id:
+            self._active_response_id = response_id  # a delta without turn_started: adopt it
+        if response_id in self._responses:
+            self._response_text[response_id] = self._response_text.get(response_id, "") + delta
+        if self._debounce < 0 or response_id in self._tripped_responses:
+            return
+        agent = self._agent_for_response(response_id)
+        if not (self._output_guardrails or agent.output_guardrails):
+            return
+        buffer = self._guardrail_buffers.get((response_id, item_id))
+        if buffer is None:
+            buffer = self._guardrail_buffers[(response_id, item_id)] = _GuardrailBuffer()
+        buffer.text += delta
+        runs = len(buffer.text) // self._debounce
+        if runs > buffer.runs:
+            buffer.runs = runs
+            self._start_guardrails(buffer.text, response_id, item_id, source, agent)
+
+    def _start_guardrails(
+        self, text: str, response_id: str, item_id: str, source: str, agent: RealtimeAgent
+    ) -> None:
+        guardrails = [*self._output_guardrails, *agent.output_guardrails]
+        if not guardrails:
+            return
+        self._spawn(
+            self._run_guardrails(
+                guardrails,
+                text,
+                response_id,
+                item_id,
+                source,
+                agent,
+                self._generation,
+                self._response_generation,
+            )
+        )
+
+    async def _run_guardrails(
+        self,
+        guardrails: list[OutputGuardrail],
+        text: str,
+        response_id: str,
+        item_id: str,
+        source: str,
+        agent: RealtimeAgent,
+        generation: int,
+        response_generation: int,
+    ) -> None:
+        results = await asyncio.gather(
+            *(g.run(self._context, agent, text) for g in guardrails), return_exceptions=True
+        )
+        if generation != self._generation:
+            return
+        tripped: OutputGuardrailResult | None = None
+        for guardrail, result in zip(guardrails, results, strict=True):
+            if isinstance(result, BaseException):
+                if isinstance(result, asyncio.CancelledError):
+                    raise result
+                self._emit_error(
+                    f"output guardrail {guardrail.get_name()!r} raised "
+                    f"{type(result).__name__}: {result}",
+                    "guardrail",
+                    result,
+                    agent,
+                )
+            elif tripped is None and result.output.tripwire_triggered:
+                tripped = result
+        if tripped is None or response_id in self._tripped_responses:
+            return
+        self._tripped_responses.add(response_id)
+        self.emit(
+            "guardrail_tripped",
+            GuardrailTrippedEvent(
+                agent=agent,
+                error=OutputGuardrailTripwireTriggered(tripped),
+                item_id=item_id,
+                response_id=response_id,
+                context=self._context,
+            ),
+        )
+        if not self._is_live(generation):
+            return
+        active = self._active_response_id
+        if response_generation != self._response_generation or (
+            active is not None and active != response_id
+        ):
+            return  # a newer response is already under way: do not cut it
+        try:
+            if source == "text":
+                if active == response_id:
+                    self._transport.send_event(
+                        {"type": "response.cancel", "response_id": response_id}
+                    )
+            else:
+                self._transport.interrupt()
+            self._transport.send_message(guardrail_feedback_message(tripped))
+        except Exception as exc:
+            self._emit_error(f"could not stop the blocked answer: {exc}", "guardrail", exc, agent)
+
+    # -- hosted MCP ------------------------------------------------------------------------------
+
+    def _on_mcp_approval_request(self, request: RealtimeMcpApprovalRequestItem) -> None:
+        generation = self._generation
+        if not self._is_live(generation):
+            return
+        fingerprint = _fingerprint(request.name, json.dumps(request.arguments, sort_keys=True))
+        fingerprint = f"{request.server_label}:{fingerprint}"
+        existing = self._mcp_approvals.get(request.item_id)
+        if existing is not None:
+            if existing.item.fingerprint != fingerprint:
+                self._emit_error(
+                    f"MCP approval request {request.item_id!r} was reused for a different call",
+                    "model",
+                    ModelBehaviorError("conflicting MCP approval request"),
+                    self._current_agent,
+                )
+            return  # exact repeats are suppressed
+        item = McpApprovalItem(
+            agent=self._current_agent,
+            request=dataclasses.replace(request, arguments=copy.deepcopy(request.arguments)),
+            generation=generation,
+            fingerprint=fingerprint,
+        )
+        self._mcp_approvals[request.item_id] = _McpApproval(item)
+        self.emit(
+            "tool_approval_requested",
+            ToolApprovalRequestedEvent(
+                agent=self._current_agent, approval_item=item, context=self._context
+            ),
+        )
+
+    def _on_mcp_tool_call_completed(self, item: Any) -> None:
+        if not self._is_live(self._generation):
+            return
+        self.emit("mcp_tool_call_completed", McpToolCallCompletedEvent(self._current_agent, item))
+        if self._auto_mcp_response:
+            try:
+                self._transport.request_response()
+            except Exception as exc:
+                self._emit_error(f"could not request a response: {exc}", "transport", exc)
+
+    def _on_mcp_tools_listed(self, event: McpToolsListedEvent) -> None:
+        self._mcp_tools_by_server[event.server_label] = list(event.tools)
+        self._recompute_mcp_tools()
+
+    def _recompute_mcp_tools(self) -> None:
+        tools: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for server in self._current_tools.mcp:
+            allowed = server.allowed_tools
+            names: set[str] | None = None
+            if isinstance(allowed, list):
+                names = set(allowed)
+            elif isinstance(allowed, Mapping) and isinstance(allowed.get("tool_names"), list):
+                names = set(allowed["tool_names"])
+            for listed in self._mcp_tools_by_server.get(server.server_label, ()):
+                name = str(listed.get("name", ""))
+                if not name or name in seen or (names is not None and name not in names):
+                    continue
+                seen.add(name)
+                tools.append(listed)
+        before = [t.get("name") for t in self._available_mcp_tools]
+        self._available_mcp_tools = tools
+        if [t.get("name") for t in tools] != before:
+            self.emit("mcp_tools_changed", McpToolsChangedEvent(list(tools)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Config assembly (reference section 6.7), also used by SIP to accept a call with the same config
+# ---------------------------------------------------------------------------------------------
+
+
+async def compute_initial_session_config(
+    agent: RealtimeAgent,
+    *,
+    tools: AgentTools | None = None,
+    context: RealtimeContext[Any] | None = None,
+    config: Mapping[str, Any] | None = None,
+    last_config: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    model: str | None = None,
+    tracing: Any = "auto",
+) -> dict[str, Any]:
+    """The snake_case GA session config for ``agent``: the last sent config (formats, turn
+    detection... survive handoffs), then ``config``, then ``overrides``, then the agent's
+    instructions, prompt, voice and tools (always a list, so an agent without tools clears the
+    previous agent's), the model and tracing."""
+    from .config import to_ga_config
+
+    ctx = context if context is not None else RealtimeContext(context=None)
+    if tools is None:
+        tools = await prepare_agent_tools(agent, ctx)
+    base = copy.deepcopy(dict(last_config)) if last_config is not None else _default_config()
+    user = to_ga_config(config) if config else {}
+    extra = to_ga_config(overrides) if overrides else {}
+    merged: dict[str, Any] = {**base, **copy.deepcopy(user), **copy.deepcopy(extra)}
+
+    instructions = await agent.get_system_prompt(ctx)
+    if instructions is not None:
+        merged["instructions"] = instructions
+    elif base.get("instructions"):
+        merged["instructions"] = ""  # do not leave the previous agent's instructions in place
+    else:
+        merged.pop("instructions", None)
+
+    voice = _output_voice(extra) or _output_voice(user) or agent.voice
+    if voice is not None:
+        audio = dict(merged.get("audio") or {})
+        output = dict(audio.get("output") or {})
+        output["voice"] = voice
+        audio["output"] = output
+        merged["audio"] = audio
+
+    if model is not None:
+        merged["model"] = model
+    merged["tools"] = tools.definitions()
+    merged["tracing"] = tracing
+    prompt = await agent.get_prompt(ctx)
+    if prompt is not None:
+        merged["prompt"] = prompt
+    else:
+        merged.pop("prompt", None)
+    return merged
+
+
+def _output_voice(config: Mapping[str, Any]) -> str | None:
+    audio = config.get("audio") or {}
+    output = audio.get("output") or {} if isinstance(audio, Mapping) else {}
+    voice = output.get("voice") if isinstance(output, Mapping) else None
+    if voice is None:
+        voice = config.get("voice")
+    return voice if isinstance(voice, str) else None
+
+
+def _default_config() -> dict[str, Any]:
+    from .config import default_session_config
+
+    return default_session_config()
+
+
+def _tracing_setting(
+    disabled: bool,
+    workflow_name: str | None,
+    group_id: str | None,
+    metadata: Mapping[str, Any] | None,
+) -> Any:
+    if disabled:
+        if group_id or metadata:
+            logger.warning("tracing is disabled; group_id and trace_metadata are ignored")
+        return None
+    if workflow_name:
+        value: dict[str, Any] = {"workflow_name": workflow_name}
+        if group_id:
+            value["group_id"] = group_id
+        if metadata:
+            value["metadata"] = dict(metadata)
+        return value
+    if group_id or metadata:
+        logger.warning(
+            "group_id and trace_metadata need workflow_name; they are ignored and tracing is 'auto'"
+        )
+    return "auto"
+
+
+def _resolve_transport(
+    transport: str | RealtimeTransportLayer,
+    model: str | None,
+    options: Mapping[str, Any] | None,
+) -> RealtimeTransportLayer:
+    from .transport import RealtimeTransportLayer
+
+    if isinstance(transport, RealtimeTransportLayer):
+        if options:
+            raise UserError("transport_options only apply when the transport is given by name")
+        return transport
+    if not isinstance(transport, str):
+        raise UserError(
+            "transport must be a registered transport name (e.g. 'websocket') or a "
+            f"RealtimeTransportLayer instance, not {type(transport).__name__}"
+        )
+    from .registry import get_transport
+
+    kwargs = dict(options or {})
+    if model is not None:
+        kwargs.setdefault("model", model)
+    return get_transport(transport, **kwargs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Small helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def _fingerprint(name: str, arguments: str) -> str:
+    """A stable identity for (tool name, arguments): JSON key order and spacing do not matter."""
+    try:
+        normalized: Any = json.loads(arguments) if arguments.strip() else {}
+    except ValueError:
+        normalized = arguments
+    return json.dumps([name, normalized], sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _index_of(history: list[RealtimeItem], item_id: str | None) -> int | None:
+    if not item_id:
+        return None
+    for index in range(len(history) - 1, -1, -1):  # recent items are the ones updated
+        if history[index].item_id == item_id:
+            return index
+    return None
+
+
+def _keep_transcripts(old: RealtimeMessageItem, new: RealtimeMessageItem) -> None:
+    if new.role != "assistant":
+        return
+    for index, part in enumerate(new.content):
+        if part.get("type") != "output_audio" or part.get("transcript"):
+            continue
+        if index < len(old.content) and old.content[index].get("transcript"):
+            part["transcript"] = old.content[index]["transcript"]
+
+
+def _final_text(output: Sequence[Any]) -> str:
+    """From the last output item backwards: the first message whose last part has text."""
+    for item in reversed(output):
+        if not isinstance(item, Mapping) or item.get("type") != "message":
+            continue
+        content = item.get("content") or []
+        if not content or not isinstance(content[-1], Mapping):
+            continue
+        part = content[-1]
+        kind = part.get("type")
+        if kind in ("output_text", "text"):
+            return str(part.get("text") or "")
+        if kind in ("output_audio", "audio"):
+            return str(part.get("transcript") or "")
+    return ""
+
+
+def _last_message_id(output: Sequence[Any]) -> str:
+    for item in reversed(output):
+        if isinstance(item, Mapping) and item.get("type") == "message":
+            return str(item.get("id") or "")
+    return ""
+
+
+def _field(event: Any, name: str) -> Any:
+    if isinstance(event, Mapping):
+        return event.get(name)
+    return getattr(event, name, None)
+
+
+def _mcp_response_event(item_id: str, approve: bool, reason: str | None) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "type": "mcp_approval_response",
+        "approval_request_id": item_id,
+        "approve": approve,
+    }
+    if reason is not None:
+        item["reason"] = reason
+    return {"type": "conversation.item.create", "previous_item_id": item_id, "item": item}
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _consume_task_exception(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.warning("closing the transport failed: %s", task.exception())
+
+
+async def _noop() -> None:
+    return None
