@@ -29,6 +29,8 @@ TWILIO_MEDIA_FORMAT = {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channel
 # (format spelling, normalised format, bytes per ms)
 SPELLINGS: list[tuple[Any, WireFormat, float]] = [
     (None, PCM24K, 48),
+    ("", PCM24K, 48),
+    ({}, PCM24K, 48),
     ({"type": "audio/pcm", "rate": 24000}, PCM24K, 48),
     ({"type": "audio/pcm"}, PCM24K, 48),
     ({"type": "audio/pcm", "rate": 16000}, WireFormat("pcm", 16000), 32),

@@ -116,12 +116,12 @@ class _UnknownFormatError(AudioFormatError):
 def parse_format(fmt: FormatLike) -> WireFormat:
     """Normalise any accepted spelling of an audio format; raise ``AudioFormatError`` if not.
 
-    ``None`` means unset and gives the API default (PCM16 24 kHz). PCM accepts any rate from
-    1 kHz to 384 kHz (the API itself only takes 24 kHz; other rates are for local devices and
-    the resampler). G.711 is 8 kHz only.
+    ``None`` (or ``""``/``{}``) means unset and gives the API default (PCM16 24 kHz). PCM
+    accepts any rate from 1 kHz to 384 kHz (the API itself only takes 24 kHz; other rates are
+    for local devices and the resampler). G.711 is 8 kHz only.
     """
-    if fmt is None:
-        return PCM24K
+    if fmt is None or (isinstance(fmt, (str, Mapping)) and not fmt):
+        return PCM24K  # unset (config.normalize_audio_format treats "" and {} the same way)
     if isinstance(fmt, WireFormat):
         return fmt
     if isinstance(fmt, str):
