@@ -18,6 +18,7 @@ from typing import Any, Literal
 import pluggy
 
 from . import hookspecs
+from .errors import PluginError
 from .hookspecs import ENV_PREFIX, PROJECT_NAME
 
 logger = logging.getLogger("realtime_transport.plugins")
@@ -141,6 +142,9 @@ class PluginHost:
 
     def fail(self, name: str, exc: BaseException, *, strict: bool | None = None) -> None:
         """Record a broken plugin, unregister it and carry on (or re-raise in strict mode)."""
+        if isinstance(exc, pluggy.PluginValidationError):  # keep pluggy's types out of our API
+            cause, exc = exc, PluginError(str(exc))
+            exc.__cause__ = cause
         record = self._records.get(name, PluginRecord(name))
         reason = f"{type(exc).__name__}: {exc}"
         self._records[name] = replace(record, status="failed", reason=reason)
