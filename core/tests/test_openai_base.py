@@ -1,0 +1,460 @@
+"""Inbound mapping and outbound builders shared by the OpenAI transports (reference §3.2, §9.1).
+
+`WireTransport` is the real `OpenAIRealtimeBase` with its one abstract write method recording
+frames, so every assertion is about the bytes a transport would put on the wire.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+
+from realtime_transport.errors import TransportNotConnectedError, UserError
+from realtime_transport.events import (
+    FunctionCallEvent,
+    RealtimeMessageItem,
+    RealtimeToolCallItem,
+)
+from realtime_transport.openai import OpenAIRealtimeBase
+
+
+class WireTransport(OpenAIRealtimeBase):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.frames: list[bytes] = []
+        self.connected = True
+
+    def _send_bytes(self, data: bytes) -> None:
+        if not self.connected:
+            raise TransportNotConnectedError("not connected")
+        self.frames.append(data)
+
+    @property
+    def sent(self) -> list[dict[str, Any]]:
+        return [json.loads(frame) for frame in self.frames]
+
+    def feed(self, event: dict[str, Any]) -> None:
+        self._handle_frame(json.dumps(event))
+
+    async def connect(self, **kwargs: Any) -> None:
+        self._set_status("connected")
+
+    async def close(self) -> None:
+        self._set_status("disconnected")
+
+    def interrupt(self, *, cancel_ongoing_response: bool = True) -> None:
+        pass
+
+
+def record(transport: WireTransport, *names: str) -> list[tuple[str, Any]]:
+    seen: list[tuple[str, Any]] = []
+    for name in names:
+        transport.on(name, lambda payload, _n=name: seen.append((_n, payload)))
+    return seen
+
+
+def test_star_gets_a_private_copy_with_unknown_keys_and_typed_gets_a_model() -> None:
+    transport = WireTransport()
+    seen = record(transport, "*", "session.updated")
+    transport.on("*", lambda raw: raw["session"].update({"mutated": True}))
+    transport.feed(
+        {
+            "type": "session.updated",
+            "event_id": "e1",
+            "extra": 1,
+            "session": {
+                "type": "realtime",
+                "audio": {"output": {"format": {"type": "audio/pcmu"}}},
+            },
+        }
+    )
+    (star_name, raw), (typed_name, typed) = seen
+    assert star_name == "*" and raw["extra"] == 1
+    assert typed_name == "session.updated" and typed.type == "session.updated"
+    assert "mutated" not in transport.server_session
+    assert transport._output_bytes_per_ms == 8  # μ-law output remembered for durations
+
+
+def test_unknown_event_reaches_star_only() -> None:
+    transport = WireTransport()
+    seen = record(transport, "*", "error", "brand.new")
+    transport.feed({"type": "brand.new", "event_id": "e", "x": {"y": 1}})
+    assert [name for name, _ in seen] == ["*", "brand.new"]
+    assert seen[0][1] == {"type": "brand.new", "event_id": "e", "x": {"y": 1}}
+
+
+@pytest.mark.parametrize("frame", ["{oops", "[1,2]", '{"type": 5}', b"\xff\xfe"])
+def test_malformed_frames_become_parse_errors(frame: str | bytes) -> None:
+    transport = WireTransport()
+    seen = record(transport, "*", "error")
+    transport._handle_frame(frame)
+    assert [name for name, _ in seen] == ["error"]
+    assert seen[0][1].source == "parse" and "ignored" in seen[0][1].message
+
+
+def test_invalid_known_event_reports_schema_error_to_typed_listeners() -> None:
+    transport = WireTransport()
+    seen = record(transport, "error", "response.output_text.delta", "output_text_delta")
+    transport.feed({"type": "response.output_text.delta", "event_id": "e", "delta": 7})
+    names = [name for name, _ in seen]
+    assert "error" in names and "response.output_text.delta" not in names
+
+
+def test_response_done_emits_usage_then_turn_done() -> None:
+    transport = WireTransport()
+    seen = record(transport, "usage_update", "turn_done")
+    usage = {
+        "input_tokens": 10,
+        "output_tokens": 5,
+        "total_tokens": 99,
+        "input_token_details": {"audio_tokens": 4},
+    }
+    transport.feed(
+        {
+            "type": "response.done",
+            "event_id": "e",
+            "response": {"id": "resp_1", "status": "completed", "output": [], "usage": usage},
+        }
+    )
+    assert [name for name, _ in seen] == ["usage_update", "turn_done"]
+    assert seen[0][1].total_tokens == 15 and seen[0][1].input_tokens_details == {"audio_tokens": 4}
+    assert seen[1][1].response_id == "resp_1" and seen[1][1].usage.total_tokens == 15
+
+
+def test_transcription_completed_and_truncated_trigger_retrieve() -> None:
+    transport = WireTransport()
+    transport._set_status("connected")
+    transport.feed(
+        {
+            "type": "conversation.item.input_audio_transcription.completed",
+            "event_id": "e",
+            "item_id": "item_a",
+            "content_index": 0,
+            "transcript": "hi",
+            "usage": {"type": "duration", "seconds": 1},
+        }
+    )
+    transport.feed(
+        {
+            "type": "conversation.item.truncated",
+            "event_id": "e2",
+            "item_id": "item_b",
+            "content_index": 0,
+            "audio_end_ms": 5,
+        }
+    )
+    assert transport.sent == [
+        {"type": "conversation.item.retrieve", "item_id": "item_a"},
+        {"type": "conversation.item.retrieve", "item_id": "item_b"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("event_type", "status", "expected"),
+    [
+        ("conversation.item.added", None, "in_progress"),
+        ("conversation.item.done", None, "completed"),
+        ("conversation.item.retrieved", None, "completed"),
+        ("conversation.item.added", "incomplete", "incomplete"),
+    ],
+)
+def test_message_item_status_normalisation(
+    event_type: str, status: str | None, expected: str
+) -> None:
+    transport = WireTransport()
+    seen = record(transport, "item_update")
+    item: dict[str, Any] = {
+        "id": "item_1",
+        "type": "message",
+        "role": "assistant",
+        "content": [{"type": "audio", "transcript": "hi"}],
+    }
+    if status:
+        item["status"] = status
+    transport.feed({"type": event_type, "event_id": "e", "item": item, "previous_item_id": "p0"})
+    update = seen[0][1]
+    assert isinstance(update, RealtimeMessageItem)
+    assert update.status == expected
+    assert update.content[0]["type"] == "output_audio"  # legacy part renamed
+    assert update.previous_item_id == (None if event_type.endswith("retrieved") else "p0")
+
+
+def test_completed_function_call_emits_item_update_then_function_call() -> None:
+    transport = WireTransport()
+    seen = record(transport, "item_update", "function_call")
+    transport.feed(
+        {
+            "type": "response.output_item.done",
+            "event_id": "e",
+            "response_id": "resp_9",
+            "output_index": 0,
+            "item": {
+                "id": "item_f",
+                "type": "function_call",
+                "status": "completed",
+                "name": "get_weather",
+                "call_id": "call_1",
+                "arguments": '{"c":"x"}',
+            },
+        }
+    )
+    assert [name for name, _ in seen] == ["item_update", "function_call"]
+    assert seen[0][1].status == "in_progress" and seen[0][1].output is None
+    call = seen[1][1]
+    assert (call.item_id, call.call_id, call.name, call.response_id) == (
+        "item_f",
+        "call_1",
+        "get_weather",
+        "resp_9",
+    )
+
+
+def test_mcp_items() -> None:
+    transport = WireTransport()
+    seen = record(
+        transport,
+        "item_update",
+        "mcp_approval_request",
+        "mcp_tools_listed",
+        "mcp_tool_call_completed",
+    )
+    transport.feed(
+        {
+            "type": "conversation.item.done",
+            "event_id": "e",
+            "item": {
+                "id": "a1",
+                "type": "mcp_approval_request",
+                "server_label": "docs",
+                "name": "search",
+                "arguments": '{"q": "x"}',
+            },
+        }
+    )
+    transport.feed(
+        {
+            "type": "conversation.item.done",
+            "event_id": "e",
+            "item": {
+                "id": "l1",
+                "type": "mcp_list_tools",
+                "server_label": "docs",
+                "tools": [{"name": "t"}],
+            },
+        }
+    )
+    transport.feed(
+        {
+            "type": "conversation.item.done",
+            "event_id": "e",
+            "item": {
+                "id": "c1",
+                "type": "mcp_call",
+                "name": "search",
+                "arguments": "{}",
+                "server_label": "d",
+            },
+        }
+    )
+    names = [name for name, _ in seen]
+    assert names == [
+        "item_update",
+        "mcp_approval_request",
+        "mcp_tools_listed",
+        "item_update",
+        "mcp_tool_call_completed",
+    ]
+    assert seen[1][1].server_label == "docs" and seen[1][1].arguments == {"q": "x"}
+    assert seen[2][1].tools == [{"name": "t"}]
+
+
+def test_server_error_event_carries_the_whole_server_event() -> None:
+    transport = WireTransport()
+    seen = record(transport, "error")
+    event = {
+        "type": "error",
+        "event_id": "e",
+        "error": {"type": "invalid_request_error", "code": "bad", "message": "nope"},
+    }
+    transport.feed(event)
+    error = seen[0][1]
+    assert error.source == "server" and error.code == "bad" and error.error == event
+    assert "nope" in error.message
+
+
+def test_transcript_and_text_deltas() -> None:
+    transport = WireTransport()
+    seen = record(transport, "audio_transcript_delta", "output_text_delta")
+    ids = {"item_id": "i", "response_id": "r", "output_index": 0, "content_index": 0}
+    transport.feed(
+        {"type": "response.output_audio_transcript.delta", "event_id": "e", "delta": "he", **ids}
+    )
+    transport.feed({"type": "response.output_text.delta", "event_id": "e", "delta": "yo", **ids})
+    assert seen[0][1].delta == "he" and seen[0][1].item_id == "i" and seen[0][1].response_id == "r"
+    assert seen[1][1].type == "output_text_delta" and seen[1][1].delta == "yo"
+
+
+def test_audio_delta_becomes_bytes() -> None:
+    transport = WireTransport()
+    seen = record(transport, "audio")
+    transport.feed(
+        {
+            "type": "response.output_audio.delta",
+            "event_id": "e",
+            "item_id": "i",
+            "response_id": "r",
+            "output_index": 0,
+            "content_index": 0,
+            "delta": base64.b64encode(b"\x01\x02\x03\x04").decode(),
+        }
+    )
+    assert seen[0][1].data == b"\x01\x02\x03\x04" and seen[0][1].response_id == "r"
+
+
+def test_send_audio_with_commit_and_noop_when_disconnected() -> None:
+    transport = WireTransport()
+    transport.send_audio(b"\x00\x01")
+    assert transport.sent == []
+    transport._set_status("connected")
+    transport.send_audio(b"\x00\x01", commit=True)
+    assert transport.sent == [
+        {"type": "input_audio_buffer.append", "audio": base64.b64encode(b"\x00\x01").decode()},
+        {"type": "input_audio_buffer.commit"},
+    ]
+
+
+def test_send_message_parts_extra_data_and_trigger() -> None:
+    transport = WireTransport()
+    transport.send_message(
+        [
+            {"type": "input_text", "text": "look"},
+            {
+                "type": "input_image",
+                "image": "data:image/png;base64,AAA",
+                "provider_data": {"detail": "high"},
+            },
+        ],
+        {"previous_item_id": "root"},
+        trigger_response=False,
+    )
+    (event,) = transport.sent
+    assert event["previous_item_id"] == "root"
+    assert event["item"]["content"][1] == {
+        "type": "input_image",
+        "image_url": "data:image/png;base64,AAA",
+        "detail": "high",
+    }
+    with pytest.raises(UserError, match="unsupported message part"):
+        transport.send_message([{"type": "video"}])
+
+
+def test_function_call_output_sends_item_then_create_and_updates_history() -> None:
+    transport = WireTransport()
+    seen = record(transport, "item_update")
+    call = FunctionCallEvent(item_id="item_f", call_id="call_1", name="f", arguments="{}")
+    transport.send_function_call_output(call, "42")
+    assert transport.sent == [
+        {
+            "type": "conversation.item.create",
+            "item": {"type": "function_call_output", "output": "42", "call_id": "call_1"},
+        },
+        {"type": "response.create", "event_id": "rt_response_create_1"},
+    ]
+    update = seen[0][1]
+    assert isinstance(update, RealtimeToolCallItem) and update.output == "42"
+    assert update.status == "completed"
+
+
+def test_reset_history_deletes_then_creates_and_refuses_assistant_audio() -> None:
+    transport = WireTransport()
+    old = [
+        RealtimeMessageItem("a", "user", [{"type": "input_text", "text": "x"}], "completed"),
+        RealtimeMessageItem("b", "user", [{"type": "input_text", "text": "y"}], "completed"),
+    ]
+    new = [old[0], RealtimeMessageItem("c", "system", [{"type": "input_text", "text": "z"}])]
+    transport.reset_history(old, new)
+    assert transport.sent == [
+        {"type": "conversation.item.delete", "item_id": "b"},
+        {
+            "type": "conversation.item.create",
+            "item": {
+                "type": "message",
+                "role": "system",
+                "id": "c",
+                "content": [{"type": "input_text", "text": "z"}],
+            },
+        },
+    ]
+    audio = RealtimeMessageItem("d", "assistant", [{"type": "output_audio", "transcript": "t"}])
+    transport.frames.clear()
+    with pytest.raises(UserError, match="output_audio"):
+        transport.reset_history(old, [*old, audio])
+    assert transport.frames == []
+
+
+def test_mcp_response_shape() -> None:
+    transport = WireTransport()
+    transport.send_mcp_response("req_1", False, "not today")
+    assert transport.sent == [
+        {
+            "type": "conversation.item.create",
+            "previous_item_id": "req_1",
+            "item": {
+                "type": "mcp_approval_response",
+                "approval_request_id": "req_1",
+                "approve": False,
+                "reason": "not today",
+            },
+        }
+    ]
+
+
+def test_tracing_update_after_session_created() -> None:
+    transport = WireTransport()
+    transport.feed(
+        {
+            "type": "session.created",
+            "event_id": "e",
+            "session": {"type": "realtime", "tracing": None},
+        }
+    )
+    assert transport.sent == [
+        {"type": "session.update", "session": {"type": "realtime", "tracing": "auto"}}
+    ]
+
+
+def test_update_session_config_builds_ga_payload() -> None:
+    transport = WireTransport(model="gpt-realtime")
+    transport.update_session_config({"voice": "marin", "tools": []})
+    (event,) = transport.sent
+    session = event["session"]
+    assert session["type"] == "realtime" and session["model"] == "gpt-realtime"
+    assert session["audio"]["output"]["voice"] == "marin"
+    assert session["tools"] == []
+    assert "tracing" not in session
+
+
+def test_listener_exception_does_not_stop_mapping() -> None:
+    transport = WireTransport()
+    seen = record(transport, "turn_done", "error")
+
+    def boom(_: Any) -> None:
+        raise RuntimeError("listener bug")
+
+    transport.on("usage_update", boom)
+    transport.feed(
+        {"type": "response.done", "event_id": "e", "response": {"id": "r", "status": "completed"}}
+    )
+    assert [name for name, _ in seen] == ["error", "turn_done"]
+
+
+def test_send_event_requires_a_type_and_raises_when_not_connected() -> None:
+    transport = WireTransport()
+    with pytest.raises(UserError):
+        transport.send_event({"no": "type"})
+    transport.connected = False
+    with pytest.raises(TransportNotConnectedError):
+        transport.send_event({"type": "input_audio_buffer.clear"})
