@@ -11,7 +11,6 @@ import json
 from typing import Any
 
 import pytest
-
 from realtime_transport.errors import TransportNotConnectedError, UserError
 from realtime_transport.events import (
     FunctionCallEvent,
