@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from .registry import PluginInfo
 
 # command -> (module with ``main(argv: list[str]) -> int``, distribution that ships it, help)
@@ -119,15 +121,22 @@ def _plugins(*, as_json: bool) -> int:
 
 def _print_table(infos: list[PluginInfo], version: str) -> None:
     from rich.console import Console
-    from rich.table import Table
 
     console = Console()
-    if not infos:
+    if infos:
+        console.print(_table(infos, version))
+    if not any(info.status == "active" and info.transports for info in infos):
         console.print(
-            f"realtime-transport {version}: no transport plugins installed. "
-            "Install one, for example: pip install realtime-transport-websocket"
+            "No transport is available"
+            + (" (see the status column)" if infos else " (no transport plugins installed)")
+            + ". Install one, for example: pip install realtime-transport-websocket",
+            soft_wrap=True,
         )
-        return
+
+
+def _table(infos: list[PluginInfo], version: str) -> Table:
+    from rich.table import Table
+
     table = Table(title=f"realtime-transport {version}: transport plugins", title_justify="left")
     table.add_column("Distribution", overflow="fold")
     table.add_column("Version", no_wrap=True)
@@ -148,7 +157,7 @@ def _print_table(infos: list[PluginInfo], version: str) -> None:
             "\n".join(capabilities) or "-",
             f"[{_STATUS_STYLE[info.status]}]{_escape(info.status_text)}[/]",
         )
-    console.print(table)
+    return table
 
 
 def _escape(text: str) -> str:
