@@ -16,6 +16,7 @@ from .session import SessionUpdatePayload
 __all__ = [
     "CLIENT_EVENT_TYPES",
     "ClientEvent",
+    "ClientEventModel",
     "ConversationItemCreateEvent",
     "ConversationItemDeleteEvent",
     "ConversationItemRetrieveEvent",
@@ -31,39 +32,42 @@ __all__ = [
 ]
 
 
-class _ClientEvent(EventModel):
+class ClientEventModel(EventModel):
+    """Base of every client event model."""
+
+    type: str
     event_id: str | None = None
 
 
-class SessionUpdateEvent(_ClientEvent):
+class SessionUpdateEvent(ClientEventModel):
     """Update the session; ``session.type`` is required. Answered by ``session.updated``."""
 
     type: Literal["session.update"] = "session.update"
     session: SessionUpdatePayload
 
 
-class InputAudioBufferAppendEvent(_ClientEvent):
+class InputAudioBufferAppendEvent(ClientEventModel):
     """Append base64 audio (session input format) to the input buffer. Never acknowledged."""
 
     type: Literal["input_audio_buffer.append"] = "input_audio_buffer.append"
     audio: str
 
 
-class InputAudioBufferCommitEvent(_ClientEvent):
+class InputAudioBufferCommitEvent(ClientEventModel):
     type: Literal["input_audio_buffer.commit"] = "input_audio_buffer.commit"
 
 
-class InputAudioBufferClearEvent(_ClientEvent):
+class InputAudioBufferClearEvent(ClientEventModel):
     type: Literal["input_audio_buffer.clear"] = "input_audio_buffer.clear"
 
 
-class OutputAudioBufferClearEvent(_ClientEvent):
+class OutputAudioBufferClearEvent(ClientEventModel):
     """Drop unplayed model audio (WebRTC/SIP only)."""
 
     type: Literal["output_audio_buffer.clear"] = "output_audio_buffer.clear"
 
 
-class ConversationItemCreateEvent(_ClientEvent):
+class ConversationItemCreateEvent(ClientEventModel):
     """Add an item; ``previous_item_id="root"`` prepends, absent appends."""
 
     type: Literal["conversation.item.create"] = "conversation.item.create"
@@ -71,12 +75,12 @@ class ConversationItemCreateEvent(_ClientEvent):
     previous_item_id: str | None = None
 
 
-class ConversationItemRetrieveEvent(_ClientEvent):
+class ConversationItemRetrieveEvent(ClientEventModel):
     type: Literal["conversation.item.retrieve"] = "conversation.item.retrieve"
     item_id: str
 
 
-class ConversationItemTruncateEvent(_ClientEvent):
+class ConversationItemTruncateEvent(ClientEventModel):
     """Cut an assistant audio item at what the user heard. ``audio_end_ms`` must be an integer
     (a float such as ``1200.0`` is rejected: the JSON would carry ``1200.0``)."""
 
@@ -86,26 +90,26 @@ class ConversationItemTruncateEvent(_ClientEvent):
     audio_end_ms: Annotated[StrictInt, Field(ge=0)]
 
 
-class ConversationItemDeleteEvent(_ClientEvent):
+class ConversationItemDeleteEvent(ClientEventModel):
     type: Literal["conversation.item.delete"] = "conversation.item.delete"
     item_id: str
 
 
-class ResponseCreateEvent(_ClientEvent):
+class ResponseCreateEvent(ClientEventModel):
     """Ask for a response, optionally with per-response overrides."""
 
     type: Literal["response.create"] = "response.create"
     response: ResponseCreateParams | None = None
 
 
-class ResponseCancelEvent(_ClientEvent):
+class ResponseCancelEvent(ClientEventModel):
     """Cancel the active response (or ``response_id``)."""
 
     type: Literal["response.cancel"] = "response.cancel"
     response_id: str | None = None
 
 
-_CLIENT_EVENT_MODELS: dict[str, type[_ClientEvent]] = {
+_CLIENT_EVENT_MODELS: dict[str, type[ClientEventModel]] = {
     model.model_fields["type"].default: model
     for model in (
         SessionUpdateEvent,
@@ -142,7 +146,7 @@ ClientEvent = Annotated[
 ]
 
 
-def validate_client_event(event: Any, *, allow_beta: bool = False) -> _ClientEvent:
+def validate_client_event(event: Any, *, allow_beta: bool = False) -> ClientEventModel:
     """Validate one outgoing (or, in the emulator, incoming) client event against the GA schema.
 
     Returns the typed model. Raises :class:`~realtime_transport.errors.UserError` (a
