@@ -175,18 +175,13 @@ __all__ = sorted(_EXPORTS)  # noqa: PLE0605
 
 if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
     from .agent import RealtimeAgent as RealtimeAgent
+    from .config import *  # noqa: F403
     from .context import *  # noqa: F403
+    from .errors import *  # noqa: F403
+    from .events import *  # noqa: F403
     from .guardrails import *  # noqa: F403
     from .handoffs import Handoff as Handoff
     from .handoffs import handoff as handoff
-    from .session import RealtimeSession as RealtimeSession
-    from .session import ToolErrorFormatterArgs as ToolErrorFormatterArgs
-    from .session import compute_initial_session_config as compute_initial_session_config
-    from .session_events import *  # noqa: F403
-    from .tools import *  # noqa: F403
-    from .config import *  # noqa: F403
-    from .errors import *  # noqa: F403
-    from .events import *  # noqa: F403
     from .hookspecs import hookimpl as hookimpl
     from .hookspecs import hookspec as hookspec
     from .protocol import CLIENT_EVENT_TYPES as CLIENT_EVENT_TYPES
@@ -217,4 +212,9 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
     from .registry import get_transport_class as get_transport_class
     from .registry import list_plugin_distributions as list_plugin_distributions
     from .registry import list_transports as list_transports
+    from .session import RealtimeSession as RealtimeSession
+    from .session import ToolErrorFormatterArgs as ToolErrorFormatterArgs
+    from .session import compute_initial_session_config as compute_initial_session_config
+    from .session_events import *  # noqa: F403
+    from .tools import *  # noqa: F403
     from .transport import *  # noqa: F403

@@ -12,6 +12,7 @@ import dataclasses
 import inspect
 import json
 import re
+import sys
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union, get_origin, get_type_hints, overload
@@ -235,9 +236,10 @@ def function_tool(
     Usable bare (``@function_tool``) or with options (``@function_tool(timeout=5)``).
     """
 
-    def build(fn: F) -> FunctionTool:
+    def build(fn: F, _localns: dict[str, Any] | None = None) -> FunctionTool:
         return _build_function_tool(
             fn,
+            localns=_localns if _localns is not None else _caller_locals(),
             name=name,
             description=description,
             needs_approval=needs_approval,
@@ -249,7 +251,7 @@ def function_tool(
         )
 
     if func is not None:
-        return build(func)
+        return build(func, _caller_locals())
     return build
 
 
@@ -257,9 +259,16 @@ def function_tool(
 tool = function_tool
 
 
+def _caller_locals() -> dict[str, Any]:
+    """Locals of the scope that applied the decorator, so hints naming local classes resolve."""
+    frame = sys._getframe(2)
+    return dict(frame.f_locals)
+
+
 def _build_function_tool(
     fn: Callable[..., Any],
     *,
+    localns: dict[str, Any],
     name: str | None,
     description: str | None,
     needs_approval: NeedsApproval,
@@ -273,7 +282,7 @@ def _build_function_tool(
         raise UserError(f"function_tool needs a function, got {type(fn).__name__}")
     tool_name: str = name or str(getattr(fn, "__name__", ""))
     summary, param_docs = _parse_docstring(inspect.getdoc(fn) or "")
-    schema_model, takes_context, bindings = _signature_model(fn, tool_name, param_docs)
+    schema_model, takes_context, bindings = _signature_model(fn, tool_name, param_docs, localns)
     params_schema = _clean_schema(schema_model.model_json_schema())
     is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
         getattr(fn, "__call__", None)  # noqa: B004 - callable objects with async __call__
@@ -320,14 +329,17 @@ def _build_function_tool(
 
 
 def _signature_model(
-    fn: Callable[..., Any], tool_name: str, param_docs: Mapping[str, str]
+    fn: Callable[..., Any],
+    tool_name: str,
+    param_docs: Mapping[str, str],
+    localns: dict[str, Any],
 ) -> tuple[Any, bool, list[tuple[str, str, bool]]]:
     """A pydantic model for the parameters (fields aliased to the parameter names)."""
     from pydantic import BaseModel, ConfigDict, Field, create_model
 
     signature = inspect.signature(fn)
     try:
-        hints = get_type_hints(fn)
+        hints = get_type_hints(fn, localns=localns)
     except Exception as exc:
         raise UserError(
             f"tool {tool_name!r}: cannot resolve the type hints of {fn!r} ({exc}); make every "
