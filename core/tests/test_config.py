@@ -367,6 +367,15 @@ def test_top_level_voice_compat(config: dict[str, Any], voice: Any) -> None:
     assert build_session_payload(config)["audio"]["output"]["voice"] == voice
 
 
+def test_string_shorthands() -> None:
+    payload = build_session_payload(
+        {"audio": {"input": {"transcription": "whisper-1", "noise_reduction": "far_field"}}}
+    )
+    assert payload["audio"]["input"]["transcription"] == {"model": "whisper-1"}
+    assert payload["audio"]["input"]["noise_reduction"] == {"type": "far_field"}
+    assert build_session_payload(DEFAULT_SESSION_CONFIG) == DEFAULT_PAYLOAD
+
+
 def test_null_channels_are_absent() -> None:
     assert build_session_payload({"audio": {"input": None, "output": None}}) == DEFAULT_PAYLOAD
     assert build_session_payload({"audio": None}) == DEFAULT_PAYLOAD

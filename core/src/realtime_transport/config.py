@@ -501,9 +501,13 @@ def _normalize_input(data: dict[str, Any]) -> dict[str, Any]:
         fmt = normalize_audio_format(data["format"])
         if fmt is not None:
             out["format"] = fmt
-    for key in ("noise_reduction", "transcription"):
-        if key in data:
-            out[key] = _deep_plain(data[key])
+    # Shorthands: a bare string names the transcription model / the noise-reduction type.
+    if "noise_reduction" in data:
+        value = _deep_plain(data["noise_reduction"])
+        out["noise_reduction"] = {"type": value} if isinstance(value, str) else value
+    if "transcription" in data:
+        value = _deep_plain(data["transcription"])
+        out["transcription"] = {"model": value} if isinstance(value, str) else value
     if "turn_detection" in data:
         td = normalize_turn_detection(data["turn_detection"])
         if td is not UNSET:
