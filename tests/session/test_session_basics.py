@@ -411,3 +411,10 @@ async def test_reconnect_resets_state(transport: FakeTransport) -> None:
     assert [t["name"] for t in config["tools"]] == ["transfer_to_second"]
     await session.close()
     await settle()
+
+
+async def test_connecting_twice_is_a_clear_error(connected: Any, transport: FakeTransport) -> None:
+    session: RealtimeSession = await connected()
+    with pytest.raises(UserError, match="already connected"):
+        await session.connect()
+    assert len(transport.calls_named("connect")) == 1

@@ -285,6 +285,11 @@ class RealtimeSession(EventEmitter):
         earlier connection are forgotten, the current agent is reset to the initial agent and
         the local history is cleared (``history_updated([])``).
         """
+        if self._transport.status in ("connecting", "connected"):
+            raise UserError(
+                f"the session is already {self._transport.status}; call close() before "
+                "connecting again"
+            )
         self._generation += 1
         generation = self._generation
         self._reset_connection_state()
