@@ -171,7 +171,7 @@ def __dir__() -> list[str]:
     return sorted([*globals(), *_EXPORTS])
 
 
-__all__ = sorted(_EXPORTS)  # noqa: PLE0605
+__all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
     from .agent import RealtimeAgent as RealtimeAgent

@@ -6,7 +6,7 @@ import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any, Literal, Union
+from typing import TYPE_CHECKING, Any, Literal, Protocol, Union
 
 from .errors import UnsupportedOperationError, UserError
 from .events import EventEmitter
@@ -20,8 +20,14 @@ TransportStatus = Literal["connecting", "connected", "disconnecting", "disconnec
 #: keys can be minted at connect time.
 ApiKey = Union[str, Callable[[], str | Awaitable[str]]]
 
-#: A session config: a :class:`realtime_transport.config.SessionConfig` or a plain mapping.
-SessionConfigLike = Mapping[str, Any]
+
+
+class _ModelDumpable(Protocol):
+    def model_dump(self, *, exclude_unset: bool = ...) -> dict[str, Any]: ...
+
+
+#: A session config: a plain mapping or a :class:`realtime_transport.protocol.SessionConfig`.
+SessionConfigLike = Union[Mapping[str, Any], _ModelDumpable]
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,15 @@ class TransportCapabilities:
 
     def enabled(self) -> list[str]:
         return [name for name, value in self.as_dict().items() if value]
+
+
+def config_as_dict(config: SessionConfigLike | None) -> dict[str, Any]:
+    """A session config (mapping or pydantic model) as a plain dict of what was set."""
+    if config is None:
+        return {}
+    if isinstance(config, Mapping):
+        return dict(config)
+    return dict(config.model_dump(exclude_unset=True))
 
 
 async def resolve_api_key(api_key: ApiKey | None) -> str | None:

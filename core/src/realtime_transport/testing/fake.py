@@ -44,6 +44,7 @@ from ..transport import (
     SessionConfigLike,
     TransportCapabilities,
     TransportStatus,
+    config_as_dict,
 )
 
 __all__ = ["FakeTransport", "RecordedCall"]
@@ -216,7 +217,7 @@ class FakeTransport(RealtimeTransportLayer):
 
     def update_session_config(self, config: SessionConfigLike) -> None:
         self._require_connected("update_session_config")
-        self._record("update_session_config", dict(config))
+        self._record("update_session_config", config_as_dict(config))
 
     def send_function_call_output(
         self, call: FunctionCallEvent, output: str, *, start_response: bool = True

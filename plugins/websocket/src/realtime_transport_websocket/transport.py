@@ -26,6 +26,7 @@ from realtime_transport.transport import (
     ApiKey,
     SessionConfigLike,
     TransportCapabilities,
+    config_as_dict,
     resolve_api_key,
 )
 
@@ -148,7 +149,7 @@ class OpenAIRealtimeWebSocket(OpenAIRealtimeBase):
             if url:
                 self._url = url
             target = _endpoint(self._url or DEFAULT_URL, self.current_model, call_id)
-            self._initial_config = dict(_as_mapping(initial_session_config))
+            self._initial_config = config_as_dict(initial_session_config)
             self._set_status("connecting")
             socket = await self._open(target, key)
             if self._attempt is not attempt:
@@ -436,15 +437,6 @@ class OpenAIRealtimeWebSocket(OpenAIRealtimeBase):
         )
         playback.reset()
         self._audio_done_item = None
-
-
-def _as_mapping(config: SessionConfigLike | None) -> Mapping[str, Any]:
-    if config is None:
-        return {}
-    dump = getattr(config, "model_dump", None)
-    if callable(dump):
-        return dict(dump(exclude_unset=True))
-    return config
 
 
 def _endpoint(base: str, model: str, call_id: str | None) -> str:
