@@ -1,0 +1,109 @@
+"""Density: the most concurrent duplex sessions one client core sustains in real time.
+
+Each session receives one 20 ms audio delta every 20 ms and sends one 20 ms append every 20 ms.
+A load passes when, over the measurement window after warm-up: p99 delivery lateness <= 100 ms,
+>= 98 % of the deltas due were delivered, >= 98 % of the appends due were sent, and the median
+lateness of the window's last quarter is within 25 ms of its first quarter (no growing backlog).
+Search: doubling from ``--start``, then bisection to within 5 %.
+
+    python bench_density.py [contender ...] [--warmup 2 --window 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from _harness import CONTENDERS, TrialResult, available_contenders, log, run_trial
+
+P99_LIMIT_MS = 100.0
+DELIVERED_MIN = 0.98
+DRIFT_LIMIT_MS = 25.0
+
+
+def verdict(result: TrialResult) -> str:
+    """'' when the load passed, else the first reason it did not."""
+    if not result.ok:
+        return result.error or "failed"
+    c = result.client
+    if c["delivered"] < DELIVERED_MIN:
+        return f"delivered {100 * c['delivered']:.1f} %"
+    if c["sent_rate"] < DELIVERED_MIN:
+        return f"sent {100 * c['sent_rate']:.1f} % of appends"
+    if c["p99_ms"] > P99_LIMIT_MS:
+        return f"p99 {c['p99_ms']:.0f} ms"
+    if c["drift_ms"] > DRIFT_LIMIT_MS:
+        return f"backlog grows {c['drift_ms']:.0f} ms"
+    return ""
+
+
+def summary(result: TrialResult) -> dict[str, Any]:
+    c = result.client
+    keys = ("sessions", "delivered", "sent_rate", "p50_ms", "p99_ms", "drift_ms", "cpu_pct")
+    out = {k: round(c[k], 3) if isinstance(c.get(k), float) else c.get(k) for k in keys}
+    out["server_cpu_pct"] = round(result.server_cpu_pct, 1)
+    out["fail"] = verdict(result)
+    return out
+
+
+def density(
+    contender: str,
+    *,
+    start: int = 50,
+    warmup: float = 2.0,
+    window: float = 5.0,
+    max_sessions: int = 3200,
+    precision: float = 0.05,
+) -> dict[str, Any]:
+    trials: list[dict[str, Any]] = []
+
+    def passes(n: int) -> bool:
+        result = run_trial(contender, mode="paced", sessions=n, warmup=warmup, window=window)
+        row = summary(result)
+        row["sessions"] = n
+        trials.append(row)
+        log(f"  density {contender} n={n}: {row['fail'] or 'ok'} {row}")
+        return not row["fail"]
+
+    lo, hi, n = 0, 0, start
+    while n <= max_sessions:
+        if passes(n):
+            lo, n = n, n * 2
+        else:
+            hi = n
+            break
+    if not hi:
+        return {"sessions": lo, "capped": True, "trials": trials}
+    while hi - lo > max(4, precision * lo):
+        mid = (lo + hi) // 2
+        if passes(mid):
+            lo = mid
+        else:
+            hi = mid
+    at_limit = [t for t in trials if t["sessions"] == lo]
+    return {
+        "sessions": lo,
+        "capped": False,
+        "server_cpu_pct_at_limit": at_limit[0]["server_cpu_pct"] if at_limit else None,
+        "client_cpu_pct_at_limit": at_limit[0]["cpu_pct"] if at_limit else None,
+        "trials": trials,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("contenders", nargs="*", default=list(CONTENDERS))
+    parser.add_argument("--start", type=int, default=50)
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--window", type=float, default=5.0)
+    args = parser.parse_args()
+    found, missing = available_contenders(args.contenders)
+    out: dict[str, Any] = dict(missing)
+    for name in found:
+        out[name] = density(name, start=args.start, warmup=args.warmup, window=args.window)
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
