@@ -28,7 +28,7 @@ from realtime_transport.errors import (
     UnknownTransportError,
     UserError,
 )
-from realtime_transport.plugins import PluginSettings
+from realtime_transport.hookspecs import PluginSettings
 from realtime_transport.registry import (
     TransportRegistry,
     get_registry,
@@ -336,6 +336,34 @@ def test_a_hook_returning_something_else_fails_its_plugin() -> None:
         "failed: PluginError: realtime_transport_register_transports returned a str; "
         "it must return TransportSpec records"
     )
+
+
+def test_a_hook_returning_one_spec_or_nothing_is_accepted() -> None:
+    class Lone:
+        @hookimpl
+        def realtime_transport_register_transports(self) -> TransportSpec:
+            return spec("lone")
+
+    class Nothing:
+        @hookimpl
+        def realtime_transport_register_transports(self) -> None:
+            return None
+
+    registry = fresh(Lone(), Nothing())
+    assert [s.name for s in registry.list_transports()] == ["lone"]
+    assert {i.status for i in registry.plugins()} == {"active"}
+
+
+def test_a_hook_returning_a_non_iterable_fails_its_plugin() -> None:
+    class Number:
+        @hookimpl
+        def realtime_transport_register_transports(self) -> int:
+            return 3
+
+    registry = TransportRegistry(autoload=False, settings=PluginSettings())
+    registry.register(Number(), name="number")
+    (info,) = registry.plugins()
+    assert "returned a int; it must return TransportSpec records" in (info.reason or "")
 
 
 def test_a_plugin_declaring_a_name_twice_fails() -> None:

@@ -7,10 +7,7 @@ fails to import, which would let one broken distribution take every transport do
 from __future__ import annotations
 
 import logging
-import os
-import re
 import sys
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from importlib import metadata
 from typing import Any, Literal
@@ -19,47 +16,10 @@ import pluggy
 
 from . import hookspecs
 from .errors import PluginError
-from .hookspecs import ENV_PREFIX, PROJECT_NAME
+from .hookspecs import ENV_PREFIX, PROJECT_NAME, PluginSettings, canonical_name
 
 logger = logging.getLogger("realtime_transport.plugins")
 PluginStatus = Literal["active", "blocked", "failed"]
-
-
-def canonical_name(name: str) -> str:
-    """Distribution/entry-point names compared the PEP 503 way (``Foo_Bar.x`` == ``foo-bar-x``)."""
-    return re.sub(r"[-_.\s]+", "-", name.strip().lower())
-
-
-@dataclass(frozen=True)
-class PluginSettings:
-    """How plugins load; :meth:`from_env` reads ``REALTIME_TRANSPORT_<X>`` for each field.
-
-    ``strict`` (``STRICT_PLUGINS=1``): re-raise plugin errors instead of recording them.
-    ``allow`` (``PLUGINS``): only these distribution or entry-point names load (``None``: all;
-    empty: none). ``block`` (``DISABLE_PLUGINS``): never load these. ``trace``
-    (``TRACE_PLUGINS=1``): print every hook call to stderr.
-    """
-
-    strict: bool = False
-    allow: frozenset[str] | None = None
-    block: frozenset[str] = frozenset()
-    trace: bool = False
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> PluginSettings:
-        env = os.environ if environ is None else environ
-
-        def names(key: str) -> frozenset[str]:
-            return frozenset(canonical_name(n) for n in env.get(key, "").split(",") if n.strip())
-
-        def flag(key: str) -> bool:
-            return env.get(key, "").strip().lower() in {"1", "true", "yes", "on"}
-
-        allow = names(ENV_PREFIX + "PLUGINS") if ENV_PREFIX + "PLUGINS" in env else None
-        block = names(ENV_PREFIX + "DISABLE_PLUGINS")
-        return cls(
-            flag(ENV_PREFIX + "STRICT_PLUGINS"), allow, block, flag(ENV_PREFIX + "TRACE_PLUGINS")
-        )
 
 
 @dataclass(frozen=True)
@@ -167,11 +127,11 @@ class PluginHost:
                 self.fail(name, exc, strict=strict)
 
     def call_register_transports(self, name: str) -> list[Any]:
-        """Call the registration hook of one plugin only, so each record keeps its provider."""
+        """Call the registration hook of one plugin only, so each result keeps its provider."""
         plugin = self._pm.get_plugin(name)
         others = [p for p in self._pm.get_plugins() if p is not plugin]
         caller = self._pm.subset_hook_caller("realtime_transport_register_transports", others)
-        return [spec for batch in caller() for spec in batch]
+        return list(caller())
 
     def hooks(self, name: str) -> tuple[str, ...]:
         """The hook names a registered plugin implements (empty when it is not registered)."""

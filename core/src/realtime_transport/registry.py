@@ -23,8 +23,8 @@ from .errors import (
     UnknownTransportError,
     UserError,
 )
-from .hookspecs import ENV_PREFIX
-from .plugins import PluginHost, PluginSettings, PluginStatus, canonical_name
+from .hookspecs import ENV_PREFIX, PluginSettings, canonical_name
+from .plugins import PluginHost, PluginStatus
 from .transport import TransportCapabilities
 
 if TYPE_CHECKING:
@@ -236,6 +236,7 @@ class TransportRegistry:
             if override:
                 self._overrides.add(plugin_name)
             self._index = None
+            self._factories.clear()
             return plugin_name
 
     def unregister(self, name: str) -> None:
@@ -243,6 +244,7 @@ class TransportRegistry:
             self.host.unregister(name)
             self._overrides.discard(name)
             self._index = None
+            self._factories.clear()
 
     # -- index --------------------------------------------------------------------------------
 
@@ -291,11 +293,19 @@ class TransportRegistry:
             for key in spec.names
         }
 
-    def _validate(self, plugin: str, returned: Iterable[object]) -> tuple[TransportSpec, ...]:
+    def _validate(self, plugin: str, results: list[Any]) -> tuple[TransportSpec, ...]:
         record = next(r for r in self.host.records() if r.name == plugin)
         specs: list[TransportSpec] = []
         keys: set[str] = set()
-        for item in returned:
+        items: list[object] = []
+        for result in results:  # one per hook implementation: an iterable, or a lone spec
+            if isinstance(result, TransportSpec):
+                items.append(result)
+            elif isinstance(result, Iterable) and not isinstance(result, (str, bytes)):
+                items.extend(result)
+            else:
+                items.append(result)
+        for item in items:
             if not isinstance(item, TransportSpec):
                 raise PluginError(
                     f"realtime_transport_register_transports returned a {type(item).__name__}; "
