@@ -1,7 +1,7 @@
 """Fault injection per connection: the failures reconnect and error-handling code must survive.
 
-Set from Python (``Emulator(faults=Faults(close_after=5))``, a list per connection index, or a
-callable) or from the URL (``ws://…/v1/realtime?model=m&fault=close_after:5,delay_ms:20``;
+Set from Python (``Emulator(faults=Faults(close_after=5))`` or ``faults="close_after:5"`` for
+every connection, a list per connection index, or a callable ``index -> Faults``) or from the URL (``ws://…/v1/realtime?model=m&fault=close_after:5,delay_ms:20``;
 ``fault`` may repeat). URL faults are merged over the Python ones.
 
 Counts are of *server events sent* (``close_after``, ``reset_after``, ``malformed_after``,
@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Union
 
-__all__ = ["FAULT_NAMES", "Faults", "FaultsSpec", "faults_for"]
+__all__ = ["FAULT_NAMES", "Faults", "FaultsSpec", "faults_for", "normalize"]
 
 
 @dataclass(frozen=True)
@@ -111,16 +111,35 @@ _DEFAULT_VALUE: dict[str, int | float | None] = {
 FAULT_NAMES: tuple[str, ...] = tuple(_DEFAULT_VALUE)
 
 FaultsSpec = Union[
-    Faults, Sequence[Union[Faults, None]], Callable[[int], Union[Faults, None]], None
+    Faults,
+    str,
+    Sequence[Union[Faults, str, None]],
+    Callable[[int], Union[Faults, str, None]],
+    None,
 ]
 
 
 def faults_for(spec: FaultsSpec, index: int) -> Faults:
     """The faults for connection number ``index`` (0-based) under ``spec``."""
-    if spec is None:
-        return Faults()
-    if isinstance(spec, Faults):
-        return spec
     if callable(spec):
-        return spec(index) or Faults()
-    return (spec[index] if index < len(spec) else None) or Faults()
+        return _one(spec(index))
+    if spec is None or isinstance(spec, (Faults, str)):
+        return _one(spec)
+    return _one(spec[index] if index < len(spec) else None)
+
+
+def normalize(spec: FaultsSpec) -> FaultsSpec:
+    """Parse fault strings up front so a typo fails when the emulator is built."""
+    if isinstance(spec, str):
+        return Faults.parse(spec)
+    if spec is None or isinstance(spec, Faults) or callable(spec):
+        return spec
+    return [_one(entry) for entry in spec]
+
+
+def _one(value: Faults | str | None) -> Faults:
+    if value is None:
+        return Faults()
+    if isinstance(value, str):
+        return Faults.parse(value)
+    return value

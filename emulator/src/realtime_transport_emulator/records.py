@@ -32,6 +32,7 @@ class ConnectionRecord:
     subprotocol: str | None
     faults: Faults
     session_id: str | None = None
+    session: dict[str, Any] = field(default_factory=dict)  # latest session.created/.updated
     client_events: list[dict[str, Any]] = field(default_factory=list)
     server_events: list[dict[str, Any]] = field(default_factory=list)
     injected_frames: list[str] = field(default_factory=list)  # fault frames (not protocol events)
@@ -48,6 +49,16 @@ class ConnectionRecord:
     @property
     def closed(self) -> bool:
         return self._closed.is_set()
+
+    @property
+    def received(self) -> list[dict[str, Any]]:
+        """Alias of ``client_events``."""
+        return self.client_events
+
+    @property
+    def sent(self) -> list[dict[str, Any]]:
+        """Alias of ``server_events``."""
+        return self.server_events
 
     def client_types(self) -> list[str]:
         return [str(e.get("type")) for e in self.client_events]
@@ -70,6 +81,8 @@ class ConnectionRecord:
         self.on_change()
 
     def add_server(self, event: dict[str, Any]) -> None:
+        if event.get("type") in ("session.created", "session.updated"):
+            self.session = event["session"]
         if len(self.server_events) >= self.max_events:
             self.dropped_server_events += 1
         else:

@@ -22,6 +22,7 @@ from .auth import Authenticator
 from .config import validate_session
 from .errors import ProtocolError
 from .faults import Faults, FaultsSpec
+from .faults import normalize as normalize_faults
 from .httpserver import HttpRequest, HttpResponse, HttpServer, Router
 from .records import ConnectionRecord
 from .script import Script
@@ -93,7 +94,7 @@ class Emulator:
         if max_session_seconds is not None and max_session_seconds <= 0:
             raise ValueError("max_session_seconds must be positive (or None for no limit).")
         self.script = Script.load(script)
-        self.faults = faults
+        self.faults = normalize_faults(faults)
         self.pace = pace
         self.chunk_ms = chunk_ms
         self.max_session_seconds = max_session_seconds
@@ -205,7 +206,7 @@ class Emulator:
 
     def set_faults(self, faults: FaultsSpec) -> None:
         """Faults for connections opened from now on."""
-        self.faults = faults
+        self.faults = normalize_faults(faults)
 
     def register_call(self, call_id: str, session: Mapping[str, Any]) -> None:
         """Make ``?call_id=`` attach to a call with this (full) session (for SIP/WebRTC)."""

@@ -1,0 +1,114 @@
+"""A plain ``websockets`` client for driving the emulator in tests (not the library's transports)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import websockets
+from realtime_transport_emulator import Emulator
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
+
+KEY = "sk-test"
+TIMEOUT = 5.0
+
+
+class Client:
+    """Sends client events, receives server events as dicts, keeps everything it received."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.received: list[dict[str, Any]] = []
+
+    async def send(self, event: dict[str, Any]) -> None:
+        await self.ws.send(json.dumps(event))
+
+    async def recv(self, timeout: float = TIMEOUT) -> dict[str, Any]:
+        raw = await asyncio.wait_for(self.ws.recv(), timeout)
+        event: dict[str, Any] = json.loads(raw)
+        self.received.append(event)
+        return event
+
+    async def until(self, event_type: str, timeout: float = TIMEOUT) -> list[dict[str, Any]]:
+        """Every event up to and including the next one of ``event_type``."""
+        events = []
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            event = await self.recv(max(0.01, deadline - loop.time()))
+            events.append(event)
+            if event["type"] == event_type:
+                return events
+
+    async def append(self, audio: bytes, chunk: int = 4800) -> None:
+        for offset in range(0, len(audio), chunk):
+            piece = base64.b64encode(audio[offset : offset + chunk]).decode()
+            await self.send({"type": "input_audio_buffer.append", "audio": piece})
+
+    async def say(self, text: str, *, output: str = "text") -> list[dict[str, Any]]:
+        """A user text message plus ``response.create``; returns events through response.done."""
+        await self.send(user_text(text))
+        await self.send({"type": "response.create", "response": {"output_modalities": [output]}})
+        return await self.until("response.done")
+
+
+def user_text(text: str, **item: Any) -> dict[str, Any]:
+    return {
+        "type": "conversation.item.create",
+        "item": {
+            "type": "message",
+            "role": "user",
+            "content": [{"type": "input_text", "text": text}],
+            **item,
+        },
+    }
+
+
+def types(events: list[dict[str, Any]]) -> list[str]:
+    return [e["type"] for e in events]
+
+
+def audio_of(events: list[dict[str, Any]]) -> bytes:
+    return b"".join(
+        base64.b64decode(e["delta"]) for e in events if e["type"] == "response.output_audio.delta"
+    )
+
+
+@asynccontextmanager
+async def connect(
+    emulator: Emulator,
+    *,
+    key: str | None = KEY,
+    url: str | None = None,
+    skip_created: bool = True,
+    **kwargs: Any,
+) -> AsyncIterator[Client]:
+    headers = {"Authorization": f"Bearer {key}"} if key is not None else {}
+    headers.update(kwargs.pop("additional_headers", {}))
+    ws = await websockets.connect(
+        url or emulator.realtime_url(), additional_headers=headers, open_timeout=5, **kwargs
+    )
+    try:
+        client = Client(ws)
+        if skip_created:
+            created = await client.recv()
+            assert created["type"] == "session.created", created
+        yield client
+    finally:
+        await drain_and_close(ws)
+
+
+async def drain_and_close(ws: ClientConnection) -> None:
+    """Close, reading whatever the server still streams (else both sides' buffers stay full)."""
+    closer = asyncio.create_task(ws.close())
+    try:
+        while True:
+            await asyncio.wait_for(ws.recv(), TIMEOUT)
+    except (ConnectionClosed, asyncio.TimeoutError):
+        pass
+    await closer
