@@ -1,4 +1,4 @@
-"""A plain ``websockets`` client for driving the emulator in tests (not the library's transports)."""
+"""A plain ``websockets`` client for driving the emulator in tests (not our transports)."""
 
 from __future__ import annotations
 

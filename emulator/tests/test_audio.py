@@ -199,14 +199,13 @@ async def test_barge_in_cancels_with_turn_detected() -> None:
         rules=[Rule(reply=Reply(text="A long answer that keeps going.", audio_ms=3000), once=True)],
         default=Reply(text="Okay."),
     )
-    async with Emulator(script=script, pace="realtime", chunk_ms=50) as emu:
-        async with connect(emu) as client:
-            await client.append(silence(200) + speech("tell me") + silence(600))
-            await client.until("response.output_audio.delta")
-            await client.append(silence(100) + speech("stop please") + silence(600))
-            events = await client.until("response.done")
-            assert events[-1]["response"]["status"] == "cancelled"
-            follow = await client.until("response.done", timeout=8)
+    async with Emulator(script=script, pace="realtime", chunk_ms=50) as emu, connect(emu) as client:
+        await client.append(silence(200) + speech("tell me") + silence(600))
+        await client.until("response.output_audio.delta")
+        await client.append(silence(100) + speech("stop please") + silence(600))
+        events = await client.until("response.done")
+        assert events[-1]["response"]["status"] == "cancelled"
+        follow = await client.until("response.done", timeout=8)
     order = types(events)
     assert order.index("input_audio_buffer.speech_started") < order.index("response.done")
     assert events[-1]["response"]["status_details"] == {
@@ -230,32 +229,31 @@ async def test_barge_in_cancels_with_turn_detected() -> None:
 
 async def test_interrupt_and_create_response_can_be_turned_off() -> None:
     script = Script(default=Reply(text="Long enough to talk over.", audio_ms=800))
-    async with Emulator(script=script, pace="realtime", chunk_ms=50) as emu:
-        async with connect(emu) as client:
-            await client.send(
-                session_update(
-                    turn_detection={
-                        "type": "server_vad",
-                        "interrupt_response": False,
-                        "create_response": False,
-                    }
-                )
-            )
-            await client.until("session.updated")
-            await client.send(
-                {
-                    "type": "conversation.item.create",
-                    "item": {
-                        "type": "message",
-                        "role": "user",
-                        "content": [{"type": "input_text", "text": "go"}],
-                    },
+    async with Emulator(script=script, pace="realtime", chunk_ms=50) as emu, connect(emu) as client:
+        await client.send(
+            session_update(
+                turn_detection={
+                    "type": "server_vad",
+                    "interrupt_response": False,
+                    "create_response": False,
                 }
             )
-            await client.send({"type": "response.create"})
-            await client.until("response.output_audio.delta")
-            await client.append(silence(100) + speech("talking over it") + silence(600))
-            events = await client.until("response.done", timeout=5)
+        )
+        await client.until("session.updated")
+        await client.send(
+            {
+                "type": "conversation.item.create",
+                "item": {
+                    "type": "message",
+                    "role": "user",
+                    "content": [{"type": "input_text", "text": "go"}],
+                },
+            }
+        )
+        await client.send({"type": "response.create"})
+        await client.until("response.output_audio.delta")
+        await client.append(silence(100) + speech("talking over it") + silence(600))
+        events = await client.until("response.done", timeout=5)
     assert events[-1]["response"]["status"] == "completed"
     kinds = types(events)
     assert "input_audio_buffer.committed" in kinds

@@ -1,4 +1,4 @@
-"""Responses: function calls, cancel, the one-active-response rule, truncation, pacing, overrides."""
+"""Responses: function calls, cancel, one active response, truncation, pacing, overrides."""
 
 from __future__ import annotations
 
@@ -106,14 +106,13 @@ async def test_text_then_parallel_calls_and_generated_call_ids() -> None:
 
 async def test_second_response_create_gets_the_real_error() -> None:
     script = Script(default=Reply(text="Still talking.", audio_ms=400))
-    async with Emulator(script=script, pace="realtime", chunk_ms=50) as emu:
-        async with connect(emu) as client:
-            await client.send(user_text("hi"))
-            await client.send({"type": "response.create"})
-            created = (await client.until("response.created"))[-1]
-            await client.send({"type": "response.create", "event_id": "evt_again"})
-            events = await client.until("error")
-            rest = await client.until("response.done")
+    async with Emulator(script=script, pace="realtime", chunk_ms=50) as emu, connect(emu) as client:
+        await client.send(user_text("hi"))
+        await client.send({"type": "response.create"})
+        created = (await client.until("response.created"))[-1]
+        await client.send({"type": "response.create", "event_id": "evt_again"})
+        events = await client.until("error")
+        rest = await client.until("response.done")
     error = events[-1]["error"]
     response_id = created["response"]["id"]
     assert error["code"] == "conversation_already_has_active_response"
@@ -127,18 +126,17 @@ async def test_second_response_create_gets_the_real_error() -> None:
 
 async def test_cancel_mid_stream_closes_everything_with_client_cancelled() -> None:
     script = Script(default=Reply(text="A long reply to be cut off.", audio_ms=2000))
-    async with Emulator(script=script, pace="realtime", chunk_ms=50) as emu:
-        async with connect(emu) as client:
-            await client.send(user_text("talk"))
-            await client.send({"type": "response.create"})
-            await client.until("response.output_audio.delta")
-            await client.send({"type": "response.cancel"})
-            began = time.perf_counter()
-            events = await client.until("response.done")
-            elapsed = time.perf_counter() - began
-            await client.send({"type": "response.cancel", "event_id": "late"})
-            late = await client.recv()
-            cancel_seen = await emu.wait_for_client_event("response.cancel")
+    async with Emulator(script=script, pace="realtime", chunk_ms=50) as emu, connect(emu) as client:
+        await client.send(user_text("talk"))
+        await client.send({"type": "response.create"})
+        await client.until("response.output_audio.delta")
+        await client.send({"type": "response.cancel"})
+        began = time.perf_counter()
+        events = await client.until("response.done")
+        elapsed = time.perf_counter() - began
+        await client.send({"type": "response.cancel", "event_id": "late"})
+        late = await client.recv()
+        cancel_seen = await emu.wait_for_client_event("response.cancel")
     assert elapsed < 0.5
     order = types(events)
     assert order[-6:] == [
@@ -210,17 +208,16 @@ async def test_truncate_validation() -> None:
 
 async def test_realtime_pacing_tracks_the_clock() -> None:
     script = Script(default=Reply(text="Paced.", audio_ms=600))
-    async with Emulator(script=script, pace="realtime", chunk_ms=20) as emu:
-        async with connect(emu) as client:
-            await client.send(user_text("go"))
-            await client.send({"type": "response.create"})
-            arrivals = []
-            while True:
-                event = await client.recv()
-                if event["type"] == "response.output_audio.delta":
-                    arrivals.append(time.perf_counter())
-                if event["type"] == "response.done":
-                    break
+    async with Emulator(script=script, pace="realtime", chunk_ms=20) as emu, connect(emu) as client:
+        await client.send(user_text("go"))
+        await client.send({"type": "response.create"})
+        arrivals = []
+        while True:
+            event = await client.recv()
+            if event["type"] == "response.output_audio.delta":
+                arrivals.append(time.perf_counter())
+            if event["type"] == "response.done":
+                break
     assert len(arrivals) == 30  # 600 ms in 20 ms chunks
     span = arrivals[-1] - arrivals[0]
     assert 0.5 <= span <= 0.8  # 29 intervals of 20 ms, no drift
@@ -237,30 +234,29 @@ async def test_fast_pace_is_fast() -> None:
 
 async def test_out_of_band_response_runs_beside_the_default_one() -> None:
     script = Script(default=Reply(text="Main answer.", audio_ms=300))
-    async with Emulator(script=script, pace="realtime", chunk_ms=50) as emu:
-        async with connect(emu) as client:
-            await client.send(user_text("hello"))
-            await client.send({"type": "response.create"})
-            await client.until("response.created")
-            await client.send(
-                {
-                    "type": "response.create",
-                    "response": {
-                        "conversation": "none",
-                        "output_modalities": ["text"],
-                        "metadata": {"purpose": "classify"},
-                        "input": [
-                            {
-                                "type": "message",
-                                "role": "user",
-                                "content": [{"type": "input_text", "text": "side question"}],
-                            }
-                        ],
-                    },
-                }
-            )
-            events = await client.until("response.done")
-            events += await client.until("response.done")
+    async with Emulator(script=script, pace="realtime", chunk_ms=50) as emu, connect(emu) as client:
+        await client.send(user_text("hello"))
+        await client.send({"type": "response.create"})
+        await client.until("response.created")
+        await client.send(
+            {
+                "type": "response.create",
+                "response": {
+                    "conversation": "none",
+                    "output_modalities": ["text"],
+                    "metadata": {"purpose": "classify"},
+                    "input": [
+                        {
+                            "type": "message",
+                            "role": "user",
+                            "content": [{"type": "input_text", "text": "side question"}],
+                        }
+                    ],
+                },
+            }
+        )
+        events = await client.until("response.done")
+        events += await client.until("response.done")
     dones = [e["response"] for e in events if e["type"] == "response.done"]
     oob = next(r for r in dones if r["metadata"] == {"purpose": "classify"})
     main = next(r for r in dones if r["metadata"] is None)
@@ -386,6 +382,6 @@ async def test_waiting_helpers(emulator: Emulator) -> None:
     assert second["item"]["content"][0]["text"] == "two"
     assert done["item"]["content"][0]["text"] == "two"
     assert record.client_types() == ["conversation.item.create", "conversation.item.create"]
-    with pytest.raises(TimeoutError, match="No client event 'response.cancel'"):
+    with pytest.raises(TimeoutError, match=r"No client event 'response\.cancel'"):
         await emulator.wait_for_client_event("response.cancel", timeout=0.05)
     assert await record.wait_closed(timeout=2) == 1000

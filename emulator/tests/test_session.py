@@ -281,10 +281,12 @@ async def test_assistant_items_cannot_carry_client_audio(emulator: Emulator) -> 
 
 
 async def test_cached_tokens_grow_across_turns() -> None:
-    async with Emulator(session_defaults={"instructions": "x" * 2000}) as emu:
-        async with connect(emu) as client:
-            first = (await client.say("one"))[-1]["response"]["usage"]
-            second = (await client.say("two"))[-1]["response"]["usage"]
+    async with (
+        Emulator(session_defaults={"instructions": "x" * 2000}) as emu,
+        connect(emu) as client,
+    ):
+        first = (await client.say("one"))[-1]["response"]["usage"]
+        second = (await client.say("two"))[-1]["response"]["usage"]
     assert first["input_token_details"]["cached_tokens"] == 0
     cached = second["input_token_details"]["cached_tokens"]
     assert 0 < cached <= second["input_tokens"] and cached % 64 == 0

@@ -33,6 +33,28 @@ from websockets.typing import Subprotocol
 
 logger = logging.getLogger("realtime_transport_emulator.http")
 
+
+class _RedactSecrets(logging.Filter):
+    """websockets logs request headers at DEBUG; keep keys out of those lines."""
+
+    _PATTERNS = (
+        (re.compile(r"(authorization:\s*\S+\s+)\S+", re.IGNORECASE), r"\1***"),
+        (re.compile(r"(openai-insecure-api-key\.)[^,\s'\"]+"), r"\1***"),
+    )
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = message
+        for pattern, replacement in self._PATTERNS:
+            redacted = pattern.sub(replacement, redacted)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
+
+
+ws_logger = logging.getLogger("realtime_transport_emulator.websockets")
+ws_logger.addFilter(_RedactSecrets())
+
 MAX_HEAD = 64 * 1024
 MAX_BODY = 16 * 1024 * 1024
 MAX_WS_MESSAGE = 32 * 1024 * 1024  # base64 of the API's 15 MiB append limit, with room
@@ -358,7 +380,12 @@ class HttpServer:
         self.close_timeout = close_timeout
         self.http_connections: set[_HttpConnection] = set()
         self._plans: dict[ServerConnection, WebSocketPlan] = {}
-        self._ws = Server(self._ws_handler, open_timeout=open_timeout, server_header=SERVER_NAME)
+        self._ws = Server(
+            self._ws_handler,
+            open_timeout=open_timeout,
+            server_header=SERVER_NAME,
+            logger=ws_logger,
+        )
         self._server: asyncio.Server | None = None
         self.host = ""
         self.port = 0
@@ -395,6 +422,7 @@ class HttpServer:
             extensions=enable_server_permessage_deflate(None),
             select_subprotocol=choose,
             max_size=MAX_WS_MESSAGE,
+            logger=ws_logger,
         )
         ws = ServerConnection(
             protocol,

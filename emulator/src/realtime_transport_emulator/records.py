@@ -95,7 +95,8 @@ class ConnectionRecord:
         self.on_change()
 
     def mark_closed(self, code: int | None, reason: str | None) -> None:
-        self.close_code = code
+        """``code`` None (no close frame, e.g. a reset) is recorded as 1006, as RFC 6455 says."""
+        self.close_code = 1006 if code is None else code
         self.close_reason = reason
         self._closed.set()
         self.on_change()

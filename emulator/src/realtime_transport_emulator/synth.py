@@ -96,7 +96,7 @@ def synthesize(
         position += gap
     samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
     if duration_ms and plan:  # exact length: rounding per syllable loses a few samples
-        target = int(round(duration_ms * rate / 1000))
+        target = round(duration_ms * rate / 1000)
         samples = np.pad(samples, (0, max(0, target - samples.size)))[:target]
     peak = float(np.max(np.abs(samples))) if samples.size else 0.0
     if peak > 0:
