@@ -45,7 +45,7 @@ async def test_instructions_string_sync_and_async_callables() -> None:
     assert await RealtimeAgent("c", instructions=asynchronous).get_system_prompt(ctx()) == "async c"
 
     with pytest.raises(UserError, match="expected str"):
-        await RealtimeAgent("d", instructions=lambda c, a: 3).get_system_prompt(ctx())  # type: ignore[arg-type,return-value]
+        await RealtimeAgent("d", instructions=lambda c, a: 3).get_system_prompt(ctx())  # type: ignore[arg-type]
 
 
 def test_constructor_rejects_wrong_types_with_hints() -> None:

@@ -55,3 +55,9 @@ async def connected(transport: FakeTransport) -> AsyncIterator[Callable[..., Any
     yield make
     for session in sessions:
         await session.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "emulator_options(**kwargs): keyword arguments for the test's Emulator"
+    )

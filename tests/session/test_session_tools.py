@@ -486,13 +486,13 @@ async def test_reject_default_message_custom_message_and_always(
     requested = approvals(session)
     transport.emit_function_call("pay", '{"amount": 1}', response_id="resp_1", call_id="c1")
     await settle()
-    await session.reject(requested[0].approval_item)  # type: ignore[arg-type]
+    await session.reject(requested[0].approval_item)
     transport.emit_function_call("pay", '{"amount": 2}', response_id="resp_1", call_id="c2")
     await settle()
-    await session.reject(requested[1].approval_item, message="Not today.")  # type: ignore[arg-type]
+    await session.reject(requested[1].approval_item, message="Not today.")
     transport.emit_function_call("pay", '{"amount": 3}', response_id="resp_1", call_id="c3")
     await settle()
-    await session.reject(requested[2].approval_item, always_reject=True, message="Never.")  # type: ignore[arg-type]
+    await session.reject(requested[2].approval_item, always_reject=True, message="Never.")
     transport.emit_function_call("pay", '{"amount": 4}', response_id="resp_1", call_id="c4")
     await transport.wait_for_call("send_function_call_output", count=4)
     assert len(requested) == 3  # the "always" decision answers the fourth call directly
@@ -513,7 +513,7 @@ async def test_always_approve(connected: Any, transport: FakeTransport) -> None:
     requested = approvals(session)
     transport.emit_function_call("pay", '{"amount": 1}', response_id="resp_1")
     await settle()
-    await session.approve(requested[0].approval_item, always_approve=True)  # type: ignore[arg-type]
+    await session.approve(requested[0].approval_item, always_approve=True)
     transport.emit_function_call("pay", '{"amount": 2}', response_id="resp_1")
     await transport.wait_for_call("send_function_call_output", count=2)
     assert len(requested) == 1
@@ -560,7 +560,7 @@ async def test_dynamic_policy_sees_parsed_arguments_and_fails_closed(
     transport.emit_function_call("pay", '{"amount": ', response_id="resp_1", call_id="bad")
     await settle()
     assert len(seen) == 2 and len(requested) == 2
-    await session.approve(requested[1].approval_item)  # type: ignore[arg-type]
+    await session.approve(requested[1].approval_item)
     assert "not valid JSON" in outputs(transport)[-1][0]
 
 
@@ -624,7 +624,7 @@ async def test_tool_error_formatter_for_rejections(transport: FakeTransport) -> 
     await session.connect()
     transport.emit_function_call("pay", '{"amount": 1}', response_id="resp_1", call_id="c1")
     await settle()
-    await session.reject(requested[0].approval_item)  # type: ignore[arg-type]
+    await session.reject(requested[0].approval_item)
     assert outputs(transport) == [("pay was declined by the user.", True)]
     assert seen[0].kind == "approval_rejected" and seen[0].call_id == "c1"
     await session.close()

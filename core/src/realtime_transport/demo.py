@@ -34,10 +34,10 @@ if TYPE_CHECKING:
 
 __all__ = ["DEMO_USER_TEXT", "build_agents", "demo_script", "main"]
 
-DEMO_USER_TEXT = "Weather in Paris, then a travel agent?"
+DEMO_USER_TEXT = "Paris weather, then travel help?"
 SAMPLE_RATE = 24_000  # PCM16 mono, the session's default output format
 CHUNK_MS = 40
-TRAILING_SILENCE_MS = 900  # lets the server's VAD hear the end of the turn
+TRAILING_SILENCE_MS = 800  # lets the server's VAD hear the end of the turn
 
 _FORECASTS = {"paris": "sunny, 22 °C", "london": "light rain, 15 °C", "tokyo": "clear, 26 °C"}
 
@@ -81,12 +81,12 @@ def demo_script() -> Any:
             Rule(
                 contains="weather",
                 reply=Reply(
-                    text="Checking Paris.",
+                    text="Checking.",
                     function_calls=(FunctionCall("get_weather", {"city": "Paris"}),),
                     then=Reply(
-                        text="Sunny, 22 degrees. Transferring you now.",
+                        text="Sunny, 22 degrees. Transferring you.",
                         function_calls=(FunctionCall("transfer_to_travel_agent", {}),),
-                        then=Reply(text="Travel agent here. Where shall we go?"),
+                        then=Reply(text="Travel agent here. Where to?"),
                     ),
                 ),
             ),
@@ -306,7 +306,7 @@ def _attach_timeline(
         line(
             "handoff",
             f"{escape(event.from_agent.name)} -> [bold]{escape(event.to_agent.name)}[/] "
-            "(session.update: new instructions and tools, same audio format)",
+            "(new instructions and tools, same audio format)",
             "magenta",
         )
 
