@@ -31,7 +31,8 @@ from bench_load import load
 from bench_memory import bare_python_rss, memory
 from bench_throughput import throughput
 
-QUESTIONS = ("density", "load", "throughput", "memory")
+QUESTIONS = ("density", "load", "throughput", "memory", "profile")
+NOTES = HERE / "NOTES.md"  # hand-written analysis, included in RESULTS.md
 
 
 def smoke(contenders: list[str]) -> int:
@@ -83,11 +84,26 @@ def full(contenders: list[str], skip: set[str], output: Path) -> int:
         for name in found:
             log(f"density {name} ...")
             results[name]["density"] = density(name)
+    profiles: dict[str, str] = {}
+    if "profile" not in skip and "ours-transport" in found:
+        from profile_hot_path import profile
+
+        for mode in ("blast", "upblast"):
+            profiles[mode] = profile("ours-transport", mode)
     info["duration"] = f"{(time.monotonic() - started) / 60:.1f} min"
-    raw = {"machine": info, "missing": missing, "results": results}
+    raw = {"machine": info, "missing": missing, "results": results, "profiles": profiles}
     (HERE / "results.json").write_text(json.dumps(raw, indent=2) + "\n")
-    output.write_text(render(info, results, missing))
+    output.write_text(render(info, results, missing, profiles))
     log(f"wrote {output} and results.json in {info['duration']}")
+    return 0
+
+
+def rerender(output: Path) -> int:
+    """Rewrite RESULTS.md from results.json (after editing the notes or the layout)."""
+    raw = json.loads((HERE / "results.json").read_text())
+    output.write_text(
+        render(raw["machine"], raw["results"], raw["missing"], raw.get("profiles", {}))
+    )
     return 0
 
 
@@ -123,7 +139,12 @@ COLUMNS: list[tuple[str, str, str, int, bool]] = [
 ]
 
 
-def render(info: dict[str, str], results: dict[str, Any], missing: dict[str, str]) -> str:
+def render(
+    info: dict[str, str],
+    results: dict[str, Any],
+    missing: dict[str, str],
+    profiles: dict[str, str] | None = None,
+) -> str:
     names = [n for n in CONTENDERS if n in results or n in missing]
     lines = [
         "# Benchmarks: realtime-transport side by side with the peers",
@@ -201,6 +222,18 @@ def render(info: dict[str, str], results: dict[str, Any], missing: dict[str, str
             for t in trials
         )
         lines.append(f"- {name}: {row}")
+    if NOTES.exists():
+        lines += ["", NOTES.read_text().strip()]
+    for mode, title in (("blast", "receiving deltas"), ("upblast", "sending chunks")):
+        if profiles and mode in profiles:
+            lines += [
+                "",
+                f"### cProfile of our transport, {title} (`{mode}`, sorted by own time)",
+                "",
+                "```",
+                profiles[mode],
+                "```",
+            ]
     lines += ["", METHOD]
     return "\n".join(lines) + "\n"
 
@@ -306,7 +339,10 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", default=list(CONTENDERS), choices=CONTENDERS)
     parser.add_argument("--skip", nargs="+", default=[], choices=QUESTIONS)
     parser.add_argument("--output", type=Path, default=HERE / "RESULTS.md")
+    parser.add_argument("--render", action="store_true", help="only rewrite RESULTS.md")
     args = parser.parse_args()
+    if args.render:
+        sys.exit(rerender(args.output))
     if args.smoke:
         sys.exit(smoke(args.only))
     sys.exit(full(args.only, set(args.skip), args.output))
