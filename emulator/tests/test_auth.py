@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 import httpx
 import pytest
@@ -13,7 +14,7 @@ from realtime_transport_emulator import Emulator
 from websockets.exceptions import InvalidStatus
 
 
-async def rejected(emulator: Emulator, url: str | None = None, **kwargs: object) -> InvalidStatus:
+async def rejected(emulator: Emulator, url: str | None = None, **kwargs: Any) -> InvalidStatus:
     with pytest.raises(InvalidStatus) as caught:
         async with websockets.connect(url or emulator.realtime_url(), open_timeout=5, **kwargs):
             pass
@@ -73,7 +74,7 @@ async def test_subprotocol_key_is_accepted_and_answered_with_realtime(
 
 @pytest.mark.parametrize("how", ["header", "subprotocol"])
 async def test_beta_clients_get_the_version_mismatch_error(emulator: Emulator, how: str) -> None:
-    kwargs: dict[str, object] = (
+    kwargs: dict[str, Any] = (
         {"additional_headers": {"OpenAI-Beta": "realtime=v1"}}
         if how == "header"
         else {"subprotocols": ["realtime", "openai-beta.realtime-v1"]}

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import json
 import time
+from typing import Any
 
 import pytest
 from emutest import audio_of, connect, types, user_text
@@ -166,7 +167,7 @@ async def test_truncate_validation() -> None:
         text_id = text[-1]["response"]["output"][0]["id"]
         user_id = text[0]["item"]["id"]
 
-        async def truncate(target: str, end_ms: int, index: int = 0) -> dict[str, object]:
+        async def truncate(target: str, end_ms: int, index: int = 0) -> dict[str, Any]:
             await client.send(
                 {
                     "type": "conversation.item.truncate",

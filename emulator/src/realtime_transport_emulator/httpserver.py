@@ -26,10 +26,12 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from websockets.asyncio.server import Server, ServerConnection
 from websockets.extensions.permessage_deflate import enable_server_permessage_deflate
+from websockets.http11 import Request, Response
 from websockets.server import ServerProtocol
 from websockets.typing import Subprotocol
+
+from .wsconn import WebSocket
 
 logger = logging.getLogger("realtime_transport_emulator.http")
 
@@ -152,7 +154,7 @@ class HttpError(Exception):
 
 
 HttpHandler = Callable[[HttpRequest], Awaitable[HttpResponse]]
-WsHandler = Callable[[ServerConnection], Awaitable[None]]
+WsHandler = Callable[[WebSocket], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -373,20 +375,14 @@ class HttpServer:
         *,
         ping_interval: float | None = None,
         close_timeout: float = 1.0,
-        open_timeout: float = 10.0,
     ) -> None:
         self.router = router
         self.ping_interval = ping_interval
         self.close_timeout = close_timeout
         self.http_connections: set[_HttpConnection] = set()
-        self._plans: dict[ServerConnection, WebSocketPlan] = {}
-        self._ws = Server(
-            self._ws_handler,
-            open_timeout=open_timeout,
-            server_header=SERVER_NAME,
-            logger=ws_logger,
-        )
+        self.websockets: set[WebSocket] = set()
         self._server: asyncio.Server | None = None
+        self._stopping = False
         self.host = ""
         self.port = 0
 
@@ -403,12 +399,12 @@ class HttpServer:
                 "Pick another port (port 0 chooses a free one).",
             ) from None
         self._server = server
-        self._ws.wrap(server)
+        self._stopping = False
         sockname = server.sockets[0].getsockname()
         self.host, self.port = str(sockname[0]), int(sockname[1])
 
     def hand_off(self, connection: _HttpConnection, plan: WebSocketPlan) -> None:
-        """Give the socket (and the bytes read so far) to websockets for this upgrade."""
+        """Give the socket (and the bytes read so far) to a WebSocket for this upgrade."""
         transport = connection.transport
         assert transport is not None
         self.http_connections.discard(connection)
@@ -418,36 +414,54 @@ class HttpServer:
                 return Subprotocol(plan.subprotocol)
             return None
 
+        def accept(protocol: ServerProtocol, request: Request) -> Response:
+            if self._stopping:
+                response = protocol.reject(503, "The emulator is shutting down.\n")
+            else:
+                response = protocol.accept(request)
+            response.headers["Server"] = SERVER_NAME
+            return response
+
         protocol = ServerProtocol(
             extensions=enable_server_permessage_deflate(None),
             select_subprotocol=choose,
             max_size=MAX_WS_MESSAGE,
             logger=ws_logger,
         )
-        ws = ServerConnection(
+        ws = WebSocket(
             protocol,
-            self._ws,
-            ping_interval=self.ping_interval,
+            accept=accept,
+            handler=plan.handler,
+            on_done=self.websockets.discard,
             close_timeout=self.close_timeout,
+            ping_interval=self.ping_interval,
         )
-        self._plans[ws] = plan
+        self.websockets.add(ws)
         transport.set_protocol(ws)
         ws.connection_made(transport)
         ws.data_received(bytes(connection.buffer))
 
-    async def _ws_handler(self, connection: ServerConnection) -> None:
-        plan = self._plans.pop(connection)
-        await plan.handler(connection)
-
     async def stop(self) -> None:
-        if self._server is None:
+        server, self._server = self._server, None
+        if server is None:
             return
-        self._ws.close(close_connections=True)
+        self._stopping = True
+        server.close()
         for connection in list(self.http_connections):
             if connection.transport is not None:
                 connection.transport.close()
-        await self._ws.wait_closed()
-        self._server = None
+        sockets = list(self.websockets)
+        if sockets:
+            await asyncio.gather(
+                *(ws.close(1001, "server shutting down") for ws in sockets),
+                return_exceptions=True,
+            )
+            tasks = [ws.task for ws in sockets if ws.task is not None and not ws.task.done()]
+            if tasks:
+                _, pending = await asyncio.wait(tasks, timeout=self.close_timeout + 1)
+                for task in pending:
+                    task.cancel()
+        await server.wait_closed()
 
 
 def set_linger_zero(transport: asyncio.BaseTransport) -> None:

@@ -17,7 +17,6 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from . import errors
@@ -29,6 +28,7 @@ from .httpserver import HttpRequest, HttpResponse, WebSocketPlan, set_linger_zer
 from .ids import IdFactory
 from .records import ConnectionRecord
 from .session import RealtimeSession, SinkClosed
+from .wsconn import WebSocket
 
 if TYPE_CHECKING:
     from .server import Emulator
@@ -70,7 +70,7 @@ class RealtimeSurface:
         """At shutdown, reset connections that stopped reading (they cannot close cleanly)."""
         for connection in list(self.connections):
             if connection.reading_paused:
-                connection.ws.transport.abort()
+                connection.ws.abort()
 
     async def accept(self, request: HttpRequest) -> WebSocketPlan | HttpResponse:
         emulator = self.emulator
@@ -133,7 +133,7 @@ class RealtimeSurface:
             path=request.path,
         )
 
-        async def handler(ws: ServerConnection) -> None:
+        async def handler(ws: WebSocket) -> None:
             await self.serve(ws, plan)
 
         return WebSocketPlan(handler, plan.subprotocol)
@@ -156,7 +156,7 @@ class RealtimeSurface:
             overrides=emulator.session_defaults,
         )
 
-    async def serve(self, ws: ServerConnection, plan: _Plan) -> None:
+    async def serve(self, ws: WebSocket, plan: _Plan) -> None:
         emulator = self.emulator
         ids = IdFactory(f"{emulator.seed}/{plan.index}")
         config = self._initial_session(plan, ids)
@@ -205,13 +205,13 @@ class RealtimeSurface:
             if timer is not None:
                 timer.cancel()
             await session.close()
-            if connection.reading_paused and not ws.transport.is_closing():
+            if connection.reading_paused:
                 await ws.wait_closed()
             self.connections.discard(connection)
             record.mark_closed(ws.close_code, ws.close_reason)
             logger.info("connection %d closed (code %s)", plan.index, ws.close_code)
 
-    async def _expire(self, ws: ServerConnection, session: RealtimeSession, limit: float) -> None:
+    async def _expire(self, ws: WebSocket, session: RealtimeSession, limit: float) -> None:
         await asyncio.sleep(limit)
         try:
             await session.expire(limit)
@@ -223,7 +223,7 @@ class RealtimeSurface:
 class _Connection:
     """The server side of one socket: ordered sends, recording, fault injection."""
 
-    def __init__(self, ws: ServerConnection, record: ConnectionRecord, faults: Faults) -> None:
+    def __init__(self, ws: WebSocket, record: ConnectionRecord, faults: Faults) -> None:
         self.ws = ws
         self.record = record
         self.faults = faults
@@ -292,7 +292,7 @@ class _Connection:
         while True:
             if stop_after is not None and self.received >= stop_after:
                 self.reading_paused = True
-                self.ws.transport.pause_reading()
+                self.ws.stop_reading()
                 await self.ws.wait_closed()
                 return
             try:

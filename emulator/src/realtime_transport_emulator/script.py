@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,7 +80,7 @@ class Reply:
     """What one response contains, in order: a message (text or speech), then tool calls."""
 
     text: str | None = None
-    function_calls: tuple[FunctionCall, ...] = ()
+    function_calls: Sequence[FunctionCall] = ()  # stored as a tuple
     then: Reply | None = None
     echo: bool = False
     audio_ms: float | None = None  # force the synthesized speech to this length
@@ -119,9 +119,9 @@ class Rule:
 class Script:
     """Rules, a default reply and scripted transcripts; immutable and shareable."""
 
-    rules: tuple[Rule, ...] = ()
+    rules: Sequence[Rule] = ()  # stored as a tuple
     default: Reply = field(default_factory=lambda: Reply(text=DEFAULT_REPLY_TEXT))
-    transcripts: tuple[str, ...] = ()
+    transcripts: Sequence[str] = ()  # stored as a tuple
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rules", tuple(self.rules))
