@@ -423,3 +423,28 @@ async def test_connecting_twice_is_a_clear_error(connected: Any, transport: Fake
     with pytest.raises(UserError, match="already connected"):
         await session.connect()
     assert len(transport.calls_named("connect")) == 1
+
+
+async def test_get_initial_session_config_resolves_prompt_and_tracing(
+    transport: FakeTransport,
+) -> None:
+    agent = RealtimeAgent(
+        "a",
+        instructions=lambda ctx, agent: f"Hello {ctx.context}",
+        prompt=lambda ctx, agent: {"id": "pmpt_1", "variables": {"who": ctx.context}},
+    )
+    session = RealtimeSession(
+        agent,
+        transport=transport,
+        context="Ada",
+        workflow_name="calls",
+        trace_metadata={"team": "x"},
+        config={"audio": {"output": {"voice": "cedar"}}},
+    )
+    config = await session.get_initial_session_config({"output_modalities": ["text"]})
+    assert config["instructions"] == "Hello Ada"
+    assert config["prompt"] == {"id": "pmpt_1", "variables": {"who": "Ada"}}
+    assert config["tracing"] == {"workflow_name": "calls", "metadata": {"team": "x"}}
+    assert config["output_modalities"] == ["text"]
+    assert config["audio"]["output"]["voice"] == "cedar"
+    assert transport.calls == []  # nothing was sent

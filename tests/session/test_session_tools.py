@@ -669,3 +669,92 @@ async def test_mcp_approvals_and_completed_calls(connected: Any, transport: Fake
     transport.emit("mcp_tools_listed", McpToolsListedEvent("docs", [{"name": "search"}]))
     assert session.available_mcp_tools == [{"name": "search"}]
     assert rec.named("mcp_tools_changed")[0].tools == [{"name": "search"}]
+
+
+async def test_a_throwing_send_still_commits_the_answer(transport: FakeTransport) -> None:
+    runs: list[str] = []
+
+    @function_tool
+    def once() -> str:
+        runs.append("ran")
+        return "ok"
+
+    class Flaky(FakeTransport):
+        def send_function_call_output(
+            self, call: Any, output: str, *, start_response: bool = True
+        ) -> None:
+            super().send_function_call_output(call, output, start_response=start_response)
+            if len(self.calls_named("send_function_call_output")) == 1:
+                raise ConnectionError("socket hiccup")
+
+    flaky = Flaky()
+    session = RealtimeSession(RealtimeAgent("main", tools=[once]), transport=flaky)
+    errors: list[SessionErrorEvent] = []
+    session.on("error", errors.append)
+    await session.connect()
+    flaky.emit_function_call("once", response_id="resp_1", call_id="c1", item_id="i1")
+    await flaky.wait_for_call("send_function_call_output")
+    await settle()
+    assert errors and errors[0].source == "transport" and "socket hiccup" in errors[0].message
+    flaky.emit_function_call("once", response_id="resp_1", call_id="c1", item_id="i1")
+    await flaky.wait_for_call("send_function_call_output", count=2)
+    assert runs == ["ran"]  # replayed, not re-run
+    await session.close()
+
+
+async def test_same_call_id_on_two_agents_stays_distinct(
+    connected: Any, transport: FakeTransport
+) -> None:
+    other = RealtimeAgent("other", tools=[echo])
+    main = RealtimeAgent("main", tools=[echo], handoffs=[other])
+    session: RealtimeSession = await connected(main)
+    transport.emit_turn_started("resp_1")
+    transport.emit_function_call("echo", '{"text": "a"}', response_id="resp_1", call_id="same")
+    await transport.wait_for_call("send_function_call_output")
+    transport.emit_function_call("transfer_to_other", response_id="resp_1")
+    await transport.wait_for_call("send_function_call_output", count=2)
+    assert session.current_agent is other
+    transport.emit_turn_done("resp_1")
+    transport.emit_turn_started("resp_2")
+    # the other agent's call reuses the id with other arguments: not a conflict, it runs
+    transport.emit_function_call("echo", '{"text": "b"}', response_id="resp_2", call_id="same")
+    await transport.wait_for_call("send_function_call_output", count=3)
+    assert outputs(transport)[2] == ("echo:b", True)
+
+
+async def test_pending_approvals_stay_distinct_without_call_ids(
+    connected: Any, transport: FakeTransport
+) -> None:
+    @function_tool(needs_approval=True)
+    def pay(amount: int) -> str:
+        return f"paid {amount}"
+
+    session: RealtimeSession = await connected(RealtimeAgent("main", tools=[pay]))
+    requested = approvals(session)
+    transport.emit_function_call("pay", '{"amount": 1}', response_id="resp_1", call_id="")
+    transport.emit_function_call("pay", '{"amount": 2}', response_id="resp_1", call_id="")
+    await settle()
+    assert len(requested) == 2
+    await session.approve(requested[1].approval_item)
+    await session.approve(requested[0].approval_item)
+    assert [o for o, _ in outputs(transport)] == ["paid 2", "paid 1"]
+
+
+async def test_a_failing_formatter_falls_back_to_the_default(transport: FakeTransport) -> None:
+    def formatter(args: ToolErrorFormatterArgs) -> str:
+        raise RuntimeError("formatter bug")
+
+    @function_tool(needs_approval=True)
+    def pay(amount: int) -> str:
+        return "paid"
+
+    session = RealtimeSession(
+        RealtimeAgent("main", tools=[pay]), transport=transport, tool_error_formatter=formatter
+    )
+    requested = approvals(session)
+    await session.connect()
+    transport.emit_function_call("pay", '{"amount": 1}', response_id="resp_1")
+    await settle()
+    await session.reject(requested[0].approval_item)
+    assert outputs(transport) == [("Tool execution was not approved.", True)]
+    await session.close()

@@ -228,7 +228,7 @@ class RealtimeSession(EventEmitter):
         self._audio_response_id = ""
         self._guardrail_buffers: dict[tuple[str, str], _GuardrailBuffer] = {}
         self._tripped_responses: set[str] = set()
-        self._response_text: dict[str, str] = {}
+        self._response_text: dict[str, list[str]] = {}  # transcript pieces per response
         self._mcp_tools_by_server: dict[str, list[dict[str, Any]]] = {}
         self._available_mcp_tools: list[dict[str, Any]] = []
 
@@ -711,7 +711,7 @@ class RealtimeSession(EventEmitter):
     def _on_turn_done(self, event: TurnDoneEvent) -> None:
         response_id = event.response_id
         agent = self._agent_for_response(response_id)
-        text = _final_text(event.output) or self._response_text.get(response_id, "")
+        text = _final_text(event.output) or "".join(self._response_text.get(response_id, ()))
         self._emit_both(
             agent,
             "agent_end",
@@ -1218,7 +1218,7 @@ class RealtimeSession(EventEmitter):
         if self._active_response_id is None and response_id:
             self._active_response_id = response_id  # a delta without turn_started: adopt it
         if response_id in self._responses:
-            self._response_text[response_id] = self._response_text.get(response_id, "") + delta
+            self._response_text.setdefault(response_id, []).append(delta)
         if self._debounce < 0 or response_id in self._tripped_responses:
             return
         agent = self._agent_for_response(response_id)
