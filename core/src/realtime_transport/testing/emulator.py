@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 TEST_API_KEY = "sk-test-conformance"
 
@@ -11,14 +11,21 @@ TEST_API_KEY = "sk-test-conformance"
 class EmulatorDriver:
     """Starts ``realtime_transport_emulator.Emulator`` and answers the kit's questions about it."""
 
-    def __init__(self, *, pace: str = "fast", faults: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        pace: Literal["fast", "realtime"] = "fast",
+        faults: str | None = None,
+        **options: Any,
+    ) -> None:
+        """``faults`` uses the emulator's spec syntax, e.g. ``"malformed_after:4,reset_after:9"``."""
         try:
             from realtime_transport_emulator import Emulator
         except ImportError:  # pragma: no cover - depends on the environment
             import pytest
 
             pytest.skip("the conformance kit needs realtime-transport-emulator installed")
-        self._emulator = Emulator(pace=pace, faults=list(faults), api_keys={TEST_API_KEY})
+        self._emulator = Emulator(pace=pace, faults=faults, api_keys={TEST_API_KEY}, **options)
 
     async def __aenter__(self) -> EmulatorDriver:
         await self._emulator.start()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import re
 import ssl as ssl_module
 from abc import ABC, abstractmethod
 from collections import deque
@@ -33,6 +34,24 @@ from websockets.typing import Subprotocol
 from websockets.uri import parse_uri
 
 logger = logging.getLogger("realtime_transport.websocket")
+
+
+class _RedactCredentials(logging.Filter):
+    """websockets logs handshake headers at DEBUG; never let a key through."""
+
+    _pattern = re.compile(r"(Bearer\s+|openai-insecure-api-key\.)[^\s,;]+", re.IGNORECASE)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = self._pattern.sub(r"\1***", message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
+
+
+#: Logger handed to the sans-I/O protocol (its DEBUG output includes the handshake headers).
+wire_logger = logging.getLogger("realtime_transport.websocket.wire")
+wire_logger.addFilter(_RedactCredentials())
 
 OnMessage = Callable[[str | bytes], None]
 OnClose = Callable[[int | None, str, BaseException | None], None]
@@ -86,6 +105,7 @@ class FastWebSocket(asyncio.Protocol, RealtimeSocket):
             self._uri,
             subprotocols=[Subprotocol(p) for p in subprotocols] if subprotocols else None,
             max_size=max_size,
+            logger=wire_logger,
         )
         self._headers = dict(headers)
         self._on_message = on_message

@@ -30,7 +30,7 @@ from realtime_transport.transport import (
     resolve_api_key,
 )
 
-from .socket import AdaptedWebSocket, FastWebSocket, RealtimeSocket
+from .socket import AdaptedWebSocket, FastWebSocket, RealtimeSocket, wire_logger
 
 logger = logging.getLogger("realtime_transport.websocket")
 
@@ -251,6 +251,7 @@ class OpenAIRealtimeWebSocket(OpenAIRealtimeBase):
             close_timeout=self._close_timeout,
             ssl=self._ssl if url.startswith("wss:") else None,
             compression=None,
+            logger=wire_logger,
         )
         socket = AdaptedWebSocket(
             raw,
