@@ -283,15 +283,17 @@ class Server:
 
     async def blast(self, conn: Conn) -> None:
         """Deltas as fast as the client drains them (flow control via pause_writing)."""
-        batch = delta_frame(0.0) * 32
+        batch = delta_frame(0.0) * 64
         loop = asyncio.get_running_loop()
+        if conn.transport is not None:  # keep the kernel buffer full: the client must never wait
+            conn.transport.set_write_buffer_limits(high=4 << 20)
         while conn.open and conn.transport is not None:
             if conn.paused:
                 conn.resumed = loop.create_future()
                 await conn.resumed
                 continue
             conn.transport.write(batch)
-            self.stats.frames_sent += 32
+            self.stats.frames_sent += 64
             await asyncio.sleep(0)
 
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import websockets
+from websockets.asyncio.client import connect as ws_connect
 from realtime_transport_emulator import Emulator
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
@@ -90,7 +90,7 @@ async def connect(
 ) -> AsyncIterator[Client]:
     headers = {"Authorization": f"Bearer {key}"} if key is not None else {}
     headers.update(kwargs.pop("additional_headers", {}))
-    ws = await websockets.connect(
+    ws = await ws_connect(
         url or emulator.realtime_url(), additional_headers=headers, open_timeout=5, **kwargs
     )
     try:

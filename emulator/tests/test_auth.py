@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-import websockets
+from websockets.asyncio.client import connect as ws_connect
 from emutest import connect, user_text
 from realtime_transport_emulator import Emulator
 from websockets.exceptions import InvalidStatus
@@ -16,7 +16,7 @@ from websockets.exceptions import InvalidStatus
 
 async def rejected(emulator: Emulator, url: str | None = None, **kwargs: Any) -> InvalidStatus:
     with pytest.raises(InvalidStatus) as caught:
-        async with websockets.connect(url or emulator.realtime_url(), open_timeout=5, **kwargs):
+        async with ws_connect(url or emulator.realtime_url(), open_timeout=5, **kwargs):
             pass
     return caught.value
 
@@ -86,7 +86,7 @@ async def test_beta_clients_get_the_version_mismatch_error(emulator: Emulator, h
     assert event["error"]["message"] == (
         "API version mismatch. You cannot start a Realtime beta session with a GA client secret."
     )
-    assert client.ws.close_code == 1008
+    assert client.ws.protocol.close_code == 1008
 
 
 async def test_client_secret_flow(emulator: Emulator) -> None:

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-import websockets
+from websockets.asyncio.client import connect as ws_connect
 from realtime_transport_emulator.cli import main
 
 CLI = [sys.executable, "-m", "realtime_transport_emulator"]
@@ -51,7 +51,7 @@ async def test_cli_serves_until_ctrl_c(tmp_path: Path) -> None:
         assert url.startswith("ws://127.0.0.1:") and url.endswith("?model=gpt-realtime")
         assert any("base_url=" in line for line in lines)  # how to point the openai client
         assert any('transport="websocket"' in line for line in lines)
-        async with websockets.connect(
+        async with ws_connect(
             url, additional_headers={"Authorization": "Bearer sk-test"}, open_timeout=5
         ) as ws:
             assert json.loads(await ws.recv())["type"] == "session.created"

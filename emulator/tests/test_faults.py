@@ -38,7 +38,7 @@ async def test_close_after_n_events_from_the_url(emulator: Emulator) -> None:
         "response.created",
         "rate_limits.updated",
     ]
-    assert client.ws.close_code == 1011
+    assert client.ws.protocol.close_code == 1011
     record = emulator.connections[0]
     assert record.faults == Faults(close_after=5)
     assert len(record.server_events) == 5 and record.close_code == 1011
@@ -48,7 +48,7 @@ async def test_close_after_zero_and_custom_code(emulator: Emulator) -> None:
     url = emulator.realtime_url(fault="close_after:0,close_code:1001")
     async with connect(emulator, url=url, skip_created=False) as client:
         frames = await read_until_closed(client.ws)
-    assert frames == [] and client.ws.close_code == 1001
+    assert frames == [] and client.ws.protocol.close_code == 1001
 
 
 async def test_faults_per_connection_for_reconnect_tests() -> None:
@@ -138,7 +138,7 @@ async def test_reset_after_n_events_is_an_abrupt_tcp_reset(emulator: Emulator) -
         with pytest.raises(ConnectionClosedError):
             for _ in range(10):
                 await asyncio.wait_for(client.ws.recv(), 5)
-        assert client.ws.close_code == 1006  # no close frame: the TCP connection was reset
+        assert client.ws.protocol.close_code == 1006  # no close frame: the TCP connection was reset
     record = emulator.connections[0]
     assert len(record.server_events) == 3
     assert await record.wait_closed() == 1006
@@ -159,7 +159,7 @@ async def test_session_limit_ends_with_session_expired() -> None:
     assert events[-1]["error"]["code"] == "session_expired"
     assert events[-1]["error"]["message"] == "Your session hit the maximum duration of 0.4 seconds."
     assert "response.done" not in types(events)
-    assert client.ws.close_code == 1000
+    assert client.ws.protocol.close_code == 1000
     assert 0.35 <= elapsed < 2.0
     assert created["session"]["expires_at"] - int(time.time()) <= 1
 

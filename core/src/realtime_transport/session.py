@@ -294,6 +294,7 @@ class RealtimeSession(EventEmitter):
         generation = self._generation
         self._reset_connection_state()
         self._current_agent = self._initial_agent
+        self._last_config = _default_config()  # nothing of an earlier connection carries over
         self._attach_listeners()
         self._history = []
         self._context.history = self._history
@@ -408,7 +409,9 @@ class RealtimeSession(EventEmitter):
     ) -> dict[str, Any]:
         """The config ``connect()`` would send for the initial agent (e.g. to accept a SIP call)."""
         tools = await prepare_agent_tools(self._initial_agent, self._context)
-        return await self._session_config(self._initial_agent, tools, overrides, commit=False)
+        return await self._session_config(
+            self._initial_agent, tools, overrides, base=_default_config()
+        )
 
     # -- approvals ---------------------------------------------------------------------------------
 
@@ -638,14 +641,14 @@ class RealtimeSession(EventEmitter):
         tools: AgentTools,
         overrides: Mapping[str, Any] | None = None,
         *,
-        commit: bool = True,
+        base: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         return await compute_initial_session_config(
             agent,
             tools=tools,
             context=self._context,
             config=self._config,
-            last_config=self._last_config,
+            last_config=self._last_config if base is None else base,
             overrides=overrides,
             model=self._model,
             tracing=self._tracing,

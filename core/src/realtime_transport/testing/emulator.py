@@ -18,7 +18,7 @@ class EmulatorDriver:
         faults: str | None = None,
         **options: Any,
     ) -> None:
-        """``faults`` uses the emulator's spec syntax, e.g. ``"malformed_after:4,reset_after:9"``."""
+        """``faults`` in the emulator's spec syntax, e.g. ``"malformed_after:4,reset_after:9"``."""
         try:
             from realtime_transport_emulator import Emulator
         except ImportError:  # pragma: no cover - depends on the environment
