@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
-from websockets.asyncio.client import connect as ws_connect
 from emutest import connect, user_text
 from realtime_transport_emulator import Emulator
+from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import InvalidStatus
 
 

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from websockets.asyncio.client import connect as ws_connect
 from realtime_transport_emulator.cli import main
+from websockets.asyncio.client import connect as ws_connect
 
 CLI = [sys.executable, "-m", "realtime_transport_emulator"]
 

@@ -31,13 +31,17 @@ async def test_close_after_n_events_from_the_url(emulator: Emulator) -> None:
         await client.send(user_text("hi"))
         await client.send({"type": "response.create"})
         frames = await read_until_closed(client.ws)
-    assert [json.loads(f)["type"] for f in frames] == [
+    expected = [
         "session.created",
         "conversation.item.added",
         "conversation.item.done",
         "response.created",
         "rate_limits.updated",
     ]
+    received = [json.loads(f)["type"] for f in frames]
+    # websockets < 14 clients drop messages still queued when the close frame arrives
+    assert received == expected[: len(received)] and len(received) >= 3
+    assert emulator.connections[0].server_types() == expected
     assert client.ws.protocol.close_code == 1011
     record = emulator.connections[0]
     assert record.faults == Faults(close_after=5)

@@ -9,12 +9,14 @@ import numpy as np
 import pytest
 from realtime_transport_emulator import FunctionCall, Reply, Rule, Script, ScriptError
 from realtime_transport_emulator.audio import PCM24K, PCMA, PCMU, convert, decode
-from realtime_transport_emulator.conversation import Item
+from realtime_transport_emulator.config import default_session
+from realtime_transport_emulator.conversation import Conversation, Item
 from realtime_transport_emulator.errors import ProtocolError
 from realtime_transport_emulator.httpserver import HttpRequest, HttpResponse, Router
 from realtime_transport_emulator.ids import IdFactory
 from realtime_transport_emulator.schema import integer, number, obj, string
 from realtime_transport_emulator.script import ScriptRunner, placeholder_transcript
+from realtime_transport_emulator.session import RealtimeSession, SessionOptions
 from realtime_transport_emulator.synth import noise, silence, speech, synthesize
 from realtime_transport_emulator.vad import (
     EnergyVad,
@@ -232,3 +234,36 @@ def test_ids_are_seeded() -> None:
     assert first == [b.new("item"), b.new("item"), b.new("resp")]
     assert first[0] != first[1] and first[0] != c.new("item")
     assert first[0].startswith("item_") and len(first[0]) == len("item_") + 21
+
+
+async def test_memory_stays_bounded_on_endless_streams() -> None:
+    sent: list[dict[str, object]] = []
+
+    async def send(event: dict[str, object]) -> None:
+        sent.append(event)
+
+    session = RealtimeSession(
+        config=default_session(session_id="sess_x", model="m", expires_at=0),
+        ids=IdFactory("bounded"),
+        script=Script(),
+        send=send,
+        options=SessionOptions(),
+    )
+    second = silence(1000)
+    for _ in range(130):  # over two minutes of phone-line silence
+        await session.feed_audio(second)
+    assert session.timeline_ms == 130_000
+    assert len(session.buffer) <= 66_000 * 48
+    assert session.buffer_start_ms + len(session.buffer) / 48 == 130_000
+    assert sent == []
+    conversation = Conversation("conv_x")
+    for index in range(60):
+        conversation.insert(
+            Item(
+                wire={"id": f"i{index}", "type": "message", "role": "user", "content": []},
+                audio={0: bytearray(480)},
+                audio_format={0: PCM24K},
+            )
+        )
+    assert sum(1 for item in conversation.items if item.audio) == 50
+    assert conversation.items[0].audio_ms(0) == 10.0 and not conversation.items[0].audio

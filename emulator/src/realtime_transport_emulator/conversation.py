@@ -18,6 +18,7 @@ from . import schema as s
 from .audio import WireFormat, duration_ms
 
 MAX_AUDIO_BYTES = 15 * 1024 * 1024  # the API's limit per append / per item
+MAX_ITEMS_WITH_AUDIO = 50  # older items keep their length but drop their audio bytes
 
 _TYPE = s.anything()
 _COMMON: dict[str, s.Validator] = {
@@ -122,6 +123,7 @@ class Item:
     audio: dict[int, bytearray] = field(default_factory=dict)
     audio_format: dict[int, WireFormat] = field(default_factory=dict)
     heard: str | None = None  # what the scripted model "heard" in spoken input without transcript
+    evicted_ms: dict[int, float] = field(default_factory=dict)  # audio dropped to bound memory
 
     @property
     def id(self) -> str:
@@ -150,6 +152,8 @@ class Item:
         return wire
 
     def audio_ms(self, index: int) -> float:
+        if index in self.evicted_ms:
+            return self.evicted_ms[index]
         data = self.audio.get(index)
         fmt = self.audio_format.get(index)
         if data is None or fmt is None:
@@ -213,7 +217,16 @@ class Conversation:
             position = self.items.index(previous) + 1
         self.items.insert(position, item)
         self._by_id[item.id] = item
+        self._evict_audio()
         return self.items[position - 1].id if position > 0 else None
+
+    def _evict_audio(self) -> None:
+        """Keep the audio of the newest items only, so hour-long sessions stay bounded."""
+        holders = [item for item in self.items if item.audio]
+        for item in holders[: max(0, len(holders) - MAX_ITEMS_WITH_AUDIO)]:
+            for index in list(item.audio):
+                item.evicted_ms[index] = item.audio_ms(index)
+            item.audio.clear()
 
     def delete(self, item_id: str) -> Item:
         item = self.get(item_id)

@@ -31,6 +31,10 @@ from .vad import EnergyVad, SpeechStarted, SpeechStopped, VadSettings
 logger = logging.getLogger("realtime_transport_emulator")
 
 Pace = Literal["fast", "realtime"]
+
+MAX_IDLE_BUFFER_MS = 60_000  # uncommitted audio kept while VAD hears no speech
+MAX_BUFFER_MS = 15 * 60_000  # uncommitted audio kept in any case
+TRIM_SLACK_MS = 5_000  # trim in steps, not on every chunk
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
@@ -303,15 +307,26 @@ class RealtimeSession:
             return
         self.buffer += data
         self.timeline_ms += duration_ms(len(data), fmt)
-        if self.vad is None:
-            return
-        events = self.vad.feed(decode(data, fmt), self.buffer_start_ms)
-        for vad_event in events:
-            if isinstance(vad_event, SpeechStarted):
-                await self._speech_started(vad_event)
-            elif isinstance(vad_event, SpeechStopped):
-                await self._speech_stopped(vad_event)
-        await self._check_idle_timeout()
+        if self.vad is not None:
+            events = self.vad.feed(decode(data, fmt), self.buffer_start_ms)
+            for vad_event in events:
+                if isinstance(vad_event, SpeechStarted):
+                    await self._speech_started(vad_event)
+                elif isinstance(vad_event, SpeechStopped):
+                    await self._speech_stopped(vad_event)
+            await self._check_idle_timeout()
+        self._trim_buffer()
+
+    def _trim_buffer(self) -> None:
+        """Bound the uncommitted buffer (clients stream silence for hours on phone lines)."""
+        fmt = self.input_format
+        idle = self.vad is not None and not self.vad.speaking
+        limit = MAX_IDLE_BUFFER_MS if idle else MAX_BUFFER_MS
+        excess = duration_ms(len(self.buffer), fmt) - limit
+        if excess > 0:
+            cut = min(len(self.buffer), bytes_for(excess + TRIM_SLACK_MS, fmt))
+            del self.buffer[:cut]
+            self.buffer_start_ms += duration_ms(cut, fmt)
 
     def _take_buffer(self, start_ms: float, end_ms: float) -> bytes:
         """Cut [start, end) (timeline ms) out of the buffer; everything before end is dropped."""
