@@ -205,7 +205,10 @@ def render(
     lines += targets(results)
     lines += ["", "## Density search (every trial)", ""]
     lines += [
-        "Each trial: fresh server + fresh client, connect N sessions, 2 s warm-up, 5 s window. "
+        "Each trial: fresh server + fresh client, connect N sessions, 2 s warm-up, 5 s window; "
+        "a failed load is retried once. "
+        "`preempted` counts the client's involuntary context switches in the window (other "
+        "processes on its core). "
         "`fail` is the first criterion missed; `server CPU` is the bench server's share of its "
         "core during the window (it must stay well below 100 % for the client to be the limit).",
         "",
@@ -216,7 +219,8 @@ def render(
             continue
         row = ", ".join(
             f"{t['sessions']}{'✓' if not t['fail'] else '✗ (' + t['fail'] + ')'}"
-            f" [client {t['cpu_pct']:.0f} %, server {t['server_cpu_pct']:.0f} %]"
+            f" [client {t['cpu_pct']:.0f} %, server {t['server_cpu_pct']:.0f} %"
+            f"{', preempted ' + str(t['preempted']) if t.get('preempted') else ''}]"
             if isinstance(t.get("cpu_pct"), (int, float))
             else f"{t['sessions']}✗ ({t['fail']})"
             for t in trials
