@@ -58,9 +58,6 @@ class EmulatorDriver:
     def server_session(self, connection: int = -1) -> dict[str, Any]:
         return dict(self._emulator.connections[connection].session)
 
-    def reject_keys_starting_with(self, prefix: str) -> None:
-        """Keys other than the test key are rejected already; kept for readability."""
-
 
 def validate_client_events(events: Sequence[dict[str, Any]]) -> None:
     """Fail if any client event does not match the GA schema (core models, then ``openai``)."""

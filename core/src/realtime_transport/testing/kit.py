@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -39,10 +39,51 @@ TransportFactory = Callable[[Any], RealtimeTransportLayer]
 pytestmark = pytest.mark.asyncio
 
 
-def _require(capabilities: TransportCapabilities, *flags: str) -> None:
-    missing = [flag for flag in flags if not getattr(capabilities, flag)]
-    if missing:
-        pytest.skip(f"transport does not declare: {', '.join(missing)}")
+class Kit:
+    """One scenario's view: the emulator, the transport under test and how to connect it."""
+
+    def __init__(
+        self,
+        factory: TransportFactory,
+        connect_kwargs: Callable[[Any], dict[str, Any]],
+        capabilities: TransportCapabilities | None,
+        emulator: EmulatorDriver,
+    ) -> None:
+        self._factory = factory
+        self._connect_kwargs = connect_kwargs
+        self._capabilities = capabilities
+        self.emulator = emulator
+
+    def using(self, emulator: EmulatorDriver) -> Kit:
+        """The same transport setup against another (e.g. fault-injecting) emulator."""
+        return Kit(self._factory, self._connect_kwargs, self._capabilities, emulator)
+
+    def connect_kwargs(self, **overrides: Any) -> dict[str, Any]:
+        return {**self._connect_kwargs(self.emulator), **overrides}
+
+    def make(self, *requires: str) -> tuple[RealtimeTransportLayer, Recorder]:
+        """A fresh transport with a recorder; skips if it lacks a required capability."""
+        transport = self._factory(self.emulator)
+        capabilities = self._capabilities or transport.capabilities
+        missing = [flag for flag in requires if not getattr(capabilities, flag)]
+        if missing:
+            pytest.skip(f"transport does not declare: {', '.join(missing)}")
+        return transport, Recorder(transport)
+
+    async def connected(
+        self, config: dict[str, Any] | None = None, *, requires: tuple[str, ...] = ()
+    ) -> tuple[RealtimeTransportLayer, Recorder]:
+        """A transport connected to the emulator, after the server echoed its session."""
+        transport, recorder = self.make(*requires)
+        kwargs = self.connect_kwargs()
+        if config is not None:
+            kwargs["initial_session_config"] = config
+        await asyncio.wait_for(transport.connect(**kwargs), 10)
+        await recorder.wait_for("session.updated")
+        return transport, recorder
+
+    def client_types(self) -> list[str]:
+        return [event["type"] for event in self.emulator.client_events()]
 
 
 @pytest.mark.asyncio
@@ -63,61 +104,33 @@ class TransportConformanceTests:
         return lambda emulator: {"url": emulator.ws_url, "api_key": TEST_API_KEY}
 
     @pytest.fixture
-    def transport_capabilities(
-        self, transport_factory: TransportFactory
-    ) -> TransportCapabilities | None:
+    def transport_capabilities(self) -> TransportCapabilities | None:
         return None  # None: read the transport instance's own `capabilities`
 
     # -- kit fixtures ------------------------------------------------------------------------
 
     @pytest_asyncio.fixture
-    async def emulator(self) -> Any:
-        async with EmulatorDriver() as driver:
-            yield driver
+    async def kit(
+        self,
+        transport_factory: TransportFactory,
+        connect_kwargs: Callable[[Any], dict[str, Any]],
+        transport_capabilities: TransportCapabilities | None,
+    ) -> AsyncIterator[Kit]:
+        async with EmulatorDriver() as emulator:
+            yield Kit(transport_factory, connect_kwargs, transport_capabilities, emulator)
 
     @pytest_asyncio.fixture
-    async def realtime_emulator_paced(self) -> Any:
-        async with EmulatorDriver(pace="realtime") as driver:
-            yield driver
-
-    def _make(
-        self,
-        factory: TransportFactory,
-        emulator: Any,
-        capabilities: TransportCapabilities | None,
-    ) -> tuple[RealtimeTransportLayer, TransportCapabilities, Recorder]:
-        transport = factory(emulator)
-        caps = capabilities or transport.capabilities
-        return transport, caps, Recorder(transport)
-
-    async def _connected(
-        self,
-        factory: TransportFactory,
-        connect_kwargs: Callable[[Any], dict[str, Any]],
-        emulator: Any,
-        capabilities: TransportCapabilities | None,
-        config: dict[str, Any] | None = None,
-    ) -> tuple[RealtimeTransportLayer, TransportCapabilities, Recorder]:
-        transport, caps, recorder = self._make(factory, emulator, capabilities)
-        kwargs = dict(connect_kwargs(emulator))
-        if config is not None:
-            kwargs["initial_session_config"] = config
-        await asyncio.wait_for(transport.connect(**kwargs), 10)
-        await recorder.wait_for("session.updated")
-        return transport, caps, recorder
+    async def paced_kit(self, kit: Kit) -> AsyncIterator[Kit]:
+        """Audio paced in real time, for scenarios that interrupt mid-stream."""
+        async with EmulatorDriver(pace="realtime") as emulator:
+            yield kit.using(emulator)
 
     # -- connection lifecycle ----------------------------------------------------------------
 
-    async def test_connect_and_close(
-        self,
-        transport_factory: TransportFactory,
-        connect_kwargs: Any,
-        emulator: Any,
-        transport_capabilities: TransportCapabilities | None,
-    ) -> None:
-        transport, _, recorder = self._make(transport_factory, emulator, transport_capabilities)
+    async def test_connect_and_close(self, kit: Kit) -> None:
+        transport, recorder = kit.make()
         assert _status(transport) == "disconnected"
-        await asyncio.wait_for(transport.connect(**connect_kwargs(emulator)), 10)
+        await asyncio.wait_for(transport.connect(**kit.connect_kwargs()), 10)
         assert _status(transport) == "connected"
         assert recorder.names("connection_change") == ["connecting", "connected"]
         assert recorder.index("connection_change", "connected") < recorder.index("connected")
@@ -128,31 +141,17 @@ class TransportConformanceTests:
         changes = recorder.names("connection_change")
         assert changes == ["connecting", "connected", "disconnected"]
 
-    async def test_second_connect_is_rejected(
-        self,
-        transport_factory: TransportFactory,
-        connect_kwargs: Any,
-        emulator: Any,
-        transport_capabilities: TransportCapabilities | None,
-    ) -> None:
-        transport, _, _ = await self._connected(
-            transport_factory, connect_kwargs, emulator, transport_capabilities
-        )
+    async def test_second_connect_is_rejected(self, kit: Kit) -> None:
+        transport, _ = await kit.connected()
         with pytest.raises(Exception, match="already connected"):
-            await transport.connect(**connect_kwargs(emulator))
+            await transport.connect(**kit.connect_kwargs())
         assert transport.status == "connected"
         await transport.close()
 
-    async def test_close_during_connect(
-        self,
-        transport_factory: TransportFactory,
-        connect_kwargs: Any,
-        emulator: Any,
-        transport_capabilities: TransportCapabilities | None,
-    ) -> None:
-        transport, _, _ = self._make(transport_factory, emulator, transport_capabilities)
+    async def test_close_during_connect(self, kit: Kit) -> None:
+        transport, _ = kit.make()
         before = _tasks()
-        connecting = asyncio.ensure_future(transport.connect(**connect_kwargs(emulator)))
+        connecting = asyncio.ensure_future(transport.connect(**kit.connect_kwargs()))
         await asyncio.sleep(0)
         await transport.close()
         try:
@@ -163,33 +162,17 @@ class TransportConformanceTests:
         assert transport.status == "disconnected"
         await _settle(before)
 
-    async def test_reconnect_after_close(
-        self,
-        transport_factory: TransportFactory,
-        connect_kwargs: Any,
-        emulator: Any,
-        transport_capabilities: TransportCapabilities | None,
-    ) -> None:
-        transport, _, recorder = await self._connected(
-            transport_factory, connect_kwargs, emulator, transport_capabilities
-        )
+    async def test_reconnect_after_close(self, kit: Kit) -> None:
+        transport, recorder = await kit.connected()
         await transport.close()
-        await asyncio.wait_for(transport.connect(**connect_kwargs(emulator)), 10)
+        await asyncio.wait_for(transport.connect(**kit.connect_kwargs()), 10)
         assert transport.status == "connected"
         await recorder.wait_for("session.updated", count=2)
         await transport.close()
 
-    async def test_no_tasks_left_after_close(
-        self,
-        transport_factory: TransportFactory,
-        connect_kwargs: Any,
-        emulator: Any,
-        transport_capabilities: TransportCapabilities | None,
-    ) -> None:
+    async def test_no_tasks_left_after_close(self, kit: Kit) -> None:
         before = _tasks()
-        transport, _, _ = await self._connected(
-            transport_factory, connect_kwargs, emulator, transport_capabilities
-        )
+        transport, _ = await kit.connected()
         transport.send_message("hello")
         await asyncio.sleep(0.05)
         await transport.close()
@@ -197,40 +180,21 @@ class TransportConformanceTests:
 
     # -- wire --------------------------------------------------------------------------------
 
-    async def test_initial_session_update_is_first_on_the_wire(
-        self,
-        transport_factory: TransportFactory,
-        connect_kwargs: Any,
-        emulator: Any,
-        transport_capabilities: TransportCapabilities | None,
-    ) -> None:
+    async def test_initial_session_update_is_first_on_the_wire(self, kit: Kit) -> None:
         config = {"instructions": "Be brief.", "output_modalities": ["text"]}
-        transport, _, _ = await self._connected(
-            transport_factory, connect_kwargs, emulator, transport_capabilities, config
-        )
-        events = emulator.client_events()
+        transport, _ = await kit.connected(config)
+        events = kit.emulator.client_events()
         assert events and events[0]["type"] == "session.update"
         session = events[0]["session"]
         assert session["type"] == "realtime" and session["instructions"] == "Be brief."
-        assert emulator.server_session()["output_modalities"] == ["text"]
+        assert kit.emulator.server_session()["output_modalities"] == ["text"]
         await transport.close()
-        validate_client_events(emulator.client_events())
+        validate_client_events(kit.emulator.client_events())
 
-    async def test_raw_event_order_star_then_typed_then_derived(
-        self,
-        transport_factory: TransportFactory,
-        connect_kwargs: Any,
-        emulator: Any,
-        transport_capabilities: TransportCapabilities | None,
-    ) -> None:
-        transport, caps, recorder = await self._connected(
-            transport_factory,
-            connect_kwargs,
-            emulator,
-            transport_capabilities,
-            {"output_modalities": ["text"]},
+    async def test_raw_event_order_star_then_typed_then_derived(self, kit: Kit) -> None:
+        transport, recorder = await kit.connected(
+            {"output_modalities": ["text"]}, requires=("supports_text",)
         )
-        _require(caps, "supports_text")
         order: list[str] = []
         transport.on("*", lambda e: order.append(f"*:{e['type']}"))
         transport.on("response.created", lambda e: order.append("typed:response.created"))
@@ -255,40 +219,21 @@ class TransportConformanceTests:
         ]
         await transport.close()
 
-    async def test_send_event_escape_hatch(
-        self,
-        transport_factory: TransportFactory,
-        connect_kwargs: Any,
-        emulator: Any,
-        transport_capabilities: TransportCapabilities | None,
-    ) -> None:
-        transport, _, recorder = await self._connected(
-            transport_factory, connect_kwargs, emulator, transport_capabilities
-        )
+    async def test_send_event_escape_hatch(self, kit: Kit) -> None:
+        transport, recorder = await kit.connected()
         item = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "x"}]}
         transport.send_event({"type": "conversation.item.create", "item": item})
         await recorder.wait_for("item_update")
-        assert any(e["type"] == "conversation.item.create" for e in emulator.client_events())
+        assert "conversation.item.create" in kit.client_types()
         await transport.close()
-        validate_client_events(emulator.client_events())
+        validate_client_events(kit.emulator.client_events())
 
     # -- turns -------------------------------------------------------------------------------
 
-    async def test_text_turn(
-        self,
-        transport_factory: TransportFactory,
-        connect_kwargs: Any,
-        emulator: Any,
-        transport_capabilities: TransportCapabilities | None,
-    ) -> None:
-        transport, caps, recorder = await self._connected(
-            transport_factory,
-            connect_kwargs,
-            emulator,
-            transport_capabilities,
-            {"output_modalities": ["text"]},
+    async def test_text_turn(self, kit: Kit) -> None:
+        transport, recorder = await kit.connected(
+            {"output_modalities": ["text"]}, requires=("supports_text",)
         )
-        _require(caps, "supports_text")
         transport.send_message("What is the weather?")
         done = await recorder.wait_for("turn_done")
         text = "".join(e.delta for e in recorder.payloads("output_text_delta"))
@@ -298,23 +243,13 @@ class TransportConformanceTests:
         roles = [item.role for item in recorder.payloads("item_update") if item.type == "message"]
         assert "user" in roles and "assistant" in roles
         await transport.close()
-        validate_client_events(emulator.client_events())
+        validate_client_events(kit.emulator.client_events())
 
-    async def test_audio_turn_with_server_vad(
-        self,
-        transport_factory: TransportFactory,
-        connect_kwargs: Any,
-        emulator: Any,
-        transport_capabilities: TransportCapabilities | None,
-    ) -> None:
-        transport, caps, recorder = await self._connected(
-            transport_factory,
-            connect_kwargs,
-            emulator,
-            transport_capabilities,
+    async def test_audio_turn_with_server_vad(self, kit: Kit) -> None:
+        transport, recorder = await kit.connected(
             {"audio": {"input": {"turn_detection": {"type": "server_vad"}}}},
+            requires=("sends_audio", "receives_audio_events"),
         )
-        _require(caps, "sends_audio", "receives_audio_events")
         audio = speech_like_pcm16(0.6) + bytes(48 * 900)  # speech, then 900 ms of silence
         for start in range(0, len(audio), 4800):
             transport.send_audio(audio[start : start + 4800])
@@ -325,53 +260,39 @@ class TransportConformanceTests:
         assert all(c.response_id for c in chunks)
         assert recorder.count("audio_done") >= 1
         await transport.close()
-        validate_client_events(emulator.client_events())
+        validate_client_events(kit.emulator.client_events())
 
     # -- interruption ------------------------------------------------------------------------
 
-    async def test_interrupt_before_first_audio_cancels_without_truncate(
-        self,
-        transport_factory: TransportFactory,
-        connect_kwargs: Any,
-        transport_capabilities: TransportCapabilities | None,
-    ) -> None:
+    async def test_interrupt_before_first_audio_cancels_without_truncate(self, kit: Kit) -> None:
         # The server waits 400 ms between response.created and the first audio: the window.
         async with EmulatorDriver(pace="realtime", response_latency_ms=400) as emulator:
-            transport, caps, recorder = await self._connected(
-                transport_factory, connect_kwargs, emulator, transport_capabilities
-            )
-            _require(caps, "client_side_truncation")
+            kit = kit.using(emulator)
+            transport, recorder = await kit.connected(requires=("client_side_truncation",))
             transport.send_message("tell me a long story")
             await recorder.wait_for("turn_started")
             assert recorder.count("audio") == 0
             transport.interrupt()
             done = await recorder.wait_for("turn_done")
-            types = _types(emulator)
+            types = kit.client_types()
             assert "response.cancel" in types
             assert "conversation.item.truncate" not in types
             assert recorder.count("audio_interrupted") == 0
             assert done.status == "cancelled"
             await transport.close()
 
-    async def test_interrupt_mid_stream_truncates_at_what_was_heard(
-        self,
-        transport_factory: TransportFactory,
-        connect_kwargs: Any,
-        realtime_emulator_paced: Any,
-        transport_capabilities: TransportCapabilities | None,
-    ) -> None:
-        emulator = realtime_emulator_paced
-        transport, caps, recorder = await self._connected(
-            transport_factory, connect_kwargs, emulator, transport_capabilities
+    async def test_interrupt_mid_stream_truncates_at_what_was_heard(self, paced_kit: Kit) -> None:
+        kit = paced_kit
+        transport, recorder = await kit.connected(
+            requires=("client_side_truncation", "receives_audio_events")
         )
-        _require(caps, "client_side_truncation", "receives_audio_events")
         transport.send_message("tell me a long story")
         first = await recorder.wait_for("audio")
         await asyncio.sleep(0.25)
         transport.interrupt()
         transport.interrupt()  # a second interrupt is a no-op
         await recorder.wait_for("turn_done")
-        events = emulator.client_events()
+        events = kit.emulator.client_events()
         types = [e["type"] for e in events]
         assert types.count("response.cancel") == 1
         assert types.count("conversation.item.truncate") == 1
@@ -385,100 +306,58 @@ class TransportConformanceTests:
         await recorder.wait_for("conversation.item.truncated")
         assert not [e for e in recorder.payloads("error") if e.source == "server"]
         await transport.close()
-        validate_client_events(emulator.client_events())
+        validate_client_events(kit.emulator.client_events())
 
-    async def test_interrupt_after_audio_done_truncates_unplayed_tail(
-        self,
-        transport_factory: TransportFactory,
-        connect_kwargs: Any,
-        emulator: Any,
-        transport_capabilities: TransportCapabilities | None,
-    ) -> None:
-        transport, caps, recorder = await self._connected(
-            transport_factory, connect_kwargs, emulator, transport_capabilities
+    async def test_interrupt_after_audio_done_truncates_unplayed_tail(self, kit: Kit) -> None:
+        transport, recorder = await kit.connected(
+            requires=("client_side_truncation", "receives_audio_events")
         )
-        _require(caps, "client_side_truncation", "receives_audio_events")
         transport.send_message("say something")
         await recorder.wait_for("turn_done")  # fast pace: all audio arrived at once
         item_id = recorder.payloads("audio")[0].item_id
         transport.interrupt()
-        events = emulator.client_events()
-        await wait_until(
-            lambda: any(e["type"] == "conversation.item.truncate" for e in emulator.client_events())
-        )
-        events = emulator.client_events()
+        await wait_until(lambda: "conversation.item.truncate" in kit.client_types())
+        events = kit.emulator.client_events()
         truncate = next(e for e in events if e["type"] == "conversation.item.truncate")
         assert truncate["item_id"] == item_id
         assert 0 <= truncate["audio_end_ms"] <= recorder.received_ms(item_id)
-        assert "response.cancel" not in [e["type"] for e in events]  # nothing was running
+        assert "response.cancel" not in kit.client_types()  # nothing was running
         await recorder.wait_for("conversation.item.truncated")
         await transport.close()
 
-    async def test_interrupt_when_idle_sends_nothing(
-        self,
-        transport_factory: TransportFactory,
-        connect_kwargs: Any,
-        emulator: Any,
-        transport_capabilities: TransportCapabilities | None,
-    ) -> None:
-        transport, caps, _ = await self._connected(
-            transport_factory, connect_kwargs, emulator, transport_capabilities
-        )
-        _require(caps, "client_side_truncation")
-        sent = len(emulator.client_events())
+    async def test_interrupt_when_idle_sends_nothing(self, kit: Kit) -> None:
+        transport, _ = await kit.connected(requires=("client_side_truncation",))
+        sent = len(kit.emulator.client_events())
         transport.interrupt()
         await asyncio.sleep(0.1)
-        assert len(emulator.client_events()) == sent
+        assert len(kit.emulator.client_events()) == sent
         await transport.close()
 
     # -- sequencing --------------------------------------------------------------------------
 
-    async def test_response_create_waits_for_the_running_response(
-        self,
-        transport_factory: TransportFactory,
-        connect_kwargs: Any,
-        realtime_emulator_paced: Any,
-        transport_capabilities: TransportCapabilities | None,
-    ) -> None:
-        emulator = realtime_emulator_paced
-        transport, _, recorder = await self._connected(
-            transport_factory,
-            connect_kwargs,
-            emulator,
-            transport_capabilities,
-            {"output_modalities": ["text"]},
-        )
+    async def test_response_create_waits_for_the_running_response(self, paced_kit: Kit) -> None:
+        kit = paced_kit
+        transport, recorder = await kit.connected({"output_modalities": ["text"]})
         transport.send_message("first")
         transport.send_message("second")
-        await wait_until(lambda: _types(emulator).count("conversation.item.create") == 2)
-        types = _types(emulator)
-        creates = [t for t in types if t in ("conversation.item.create", "response.create")]
+        await wait_until(lambda: kit.client_types().count("conversation.item.create") == 2)
+        creates = [
+            t for t in kit.client_types() if t in ("conversation.item.create", "response.create")
+        ]
         assert creates == [
             "conversation.item.create",
             "response.create",
             "conversation.item.create",
         ]
         await recorder.wait_for("turn_done", count=2, timeout=15)
-        assert _types(emulator).count("response.create") == 2
+        assert kit.client_types().count("response.create") == 2
         assert not [e for e in recorder.payloads("error") if e.source == "server"]
         await transport.close()
 
     # -- errors and robustness ---------------------------------------------------------------
 
-    async def test_server_error_becomes_error_event_and_session_continues(
-        self,
-        transport_factory: TransportFactory,
-        connect_kwargs: Any,
-        emulator: Any,
-        transport_capabilities: TransportCapabilities | None,
-    ) -> None:
-        transport, _, recorder = await self._connected(
-            transport_factory,
-            connect_kwargs,
-            emulator,
-            transport_capabilities,
-            {"output_modalities": ["text"]},
-        )
+    async def test_server_error_becomes_error_event_and_session_continues(self, kit: Kit) -> None:
+        transport, recorder = await kit.connected({"output_modalities": ["text"]})
         transport.send_event({"type": "conversation.item.delete", "item_id": "item_missing"})
         error: ErrorEvent = await recorder.wait_for("error")
         assert error.source == "server" and error.message and error.error["type"] == "error"
@@ -487,20 +366,10 @@ class TransportConformanceTests:
         assert transport.status == "connected"
         await transport.close()
 
-    async def test_malformed_and_unknown_frames_are_tolerated(
-        self,
-        transport_factory: TransportFactory,
-        connect_kwargs: Any,
-        transport_capabilities: TransportCapabilities | None,
-    ) -> None:
+    async def test_malformed_and_unknown_frames_are_tolerated(self, kit: Kit) -> None:
         async with EmulatorDriver(faults="malformed_after:4,unknown_after:5") as emulator:
-            transport, _, recorder = await self._connected(
-                transport_factory,
-                connect_kwargs,
-                emulator,
-                transport_capabilities,
-                {"output_modalities": ["text"]},
-            )
+            kit = kit.using(emulator)
+            transport, recorder = await kit.connected({"output_modalities": ["text"]})
             transport.send_message("hello")
             await recorder.wait_for("turn_done")
             await wait_until(lambda: any(e.source == "parse" for e in recorder.payloads("error")))
@@ -509,17 +378,11 @@ class TransportConformanceTests:
             assert transport.status == "connected"
             await transport.close()
 
-    async def test_drop_mid_response_disconnects_cleanly(
-        self,
-        transport_factory: TransportFactory,
-        connect_kwargs: Any,
-        transport_capabilities: TransportCapabilities | None,
-    ) -> None:
+    async def test_drop_mid_response_disconnects_cleanly(self, kit: Kit) -> None:
         async with EmulatorDriver(faults="reset_after:9", response_latency_ms=50) as emulator:
+            kit = kit.using(emulator)
             before = _tasks()
-            transport, _, recorder = await self._connected(
-                transport_factory, connect_kwargs, emulator, transport_capabilities
-            )
+            transport, recorder = await kit.connected()
             transport.send_message("hello")
             disconnected = await recorder.wait_for("disconnected")
             assert disconnected.reason
@@ -531,21 +394,13 @@ class TransportConformanceTests:
             await _settle(before)
 
     async def test_api_key_never_in_logs_errors_or_exceptions(
-        self,
-        transport_factory: TransportFactory,
-        connect_kwargs: Any,
-        emulator: Any,
-        transport_capabilities: TransportCapabilities | None,
-        caplog: pytest.LogCaptureFixture,
+        self, kit: Kit, caplog: pytest.LogCaptureFixture
     ) -> None:
         secret = "sk-conformance-SECRET-0123456789"
         caplog.set_level(logging.DEBUG)
-        transport, _, recorder = self._make(transport_factory, emulator, transport_capabilities)
-        kwargs = dict(connect_kwargs(emulator))
-        kwargs["api_key"] = secret + "-wrong"
-        emulator.reject_keys_starting_with(secret)
-        with pytest.raises(Exception) as info:
-            await asyncio.wait_for(transport.connect(**kwargs), 10)
+        transport, recorder = kit.make()
+        with pytest.raises(Exception) as info:  # the emulator accepts only the test key
+            await asyncio.wait_for(transport.connect(**kit.connect_kwargs(api_key=secret)), 10)
         texts = [str(info.value), repr(info.value), caplog.text]
         texts += [e.message for e in recorder.payloads("error")]
         for text in texts:
@@ -555,10 +410,6 @@ class TransportConformanceTests:
 
 def _status(transport: RealtimeTransportLayer) -> str:
     return str(transport.status)
-
-
-def _types(emulator: Any) -> list[str]:
-    return [e["type"] for e in emulator.client_events()]
 
 
 def _tasks() -> set[asyncio.Task[Any]]:
