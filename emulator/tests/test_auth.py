@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -262,3 +263,24 @@ async def test_bad_query_parameters_are_refused(emulator: Emulator) -> None:
     assert fault.response.status_code == limit.response.status_code == 400
     assert "Unknown fault 'explode'" in json.loads(fault.response.body)["error"]["message"]
     assert intent.response.status_code == 400
+
+
+async def test_raw_http_expect_continue_and_pipelining(emulator: Emulator) -> None:
+    reader, writer = await asyncio.open_connection(emulator.host, emulator.port)
+    body = json.dumps({"session": {"type": "realtime"}}).encode()
+    writer.write(
+        b"POST /v1/realtime/client_secrets HTTP/1.1\r\nHost: x\r\n"
+        b"Authorization: Bearer sk-test\r\nContent-Type: application/json\r\n"
+        b"Expect: 100-continue\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+    )
+    await writer.drain()
+    interim = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    assert interim.startswith(b"HTTP/1.1 100 Continue")
+    health = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    last = b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    writer.write(body + health + last)
+    await writer.drain()
+    data = await asyncio.wait_for(reader.read(), 5)  # until the server closes
+    writer.close()
+    assert data.count(b"HTTP/1.1 200 OK") == 3
+    assert b'"value": "ek_' in data and data.endswith(b"ok")

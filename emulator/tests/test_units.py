@@ -267,3 +267,37 @@ async def test_memory_stays_bounded_on_endless_streams() -> None:
         )
     assert sum(1 for item in conversation.items if item.audio) == 50
     assert conversation.items[0].audio_ms(0) == 10.0 and not conversation.items[0].audio
+
+
+def test_the_event_checker_catches_bad_events() -> None:
+    from conftest import check_server_event
+
+    good = {"type": "input_audio_buffer.cleared", "event_id": "event_1"}
+    assert check_server_event(good) == []
+    assert check_server_event(
+        {
+            "type": "response.audio.delta",
+            "event_id": "e",
+            "delta": "",
+            "response_id": "r",
+            "item_id": "i",
+            "output_index": 0,
+            "content_index": 0,
+        }
+    )
+    assert check_server_event({**good, "surprise": 1})  # unknown field
+    assert check_server_event({"type": "input_audio_buffer.committed", "event_id": "e"})
+    session_created = {
+        "type": "session.created",
+        "event_id": "e",
+        "session": {
+            "type": "realtime",
+            "id": "sess_1",
+            "object": "realtime.session",
+            "expires_at": 1,
+            "modalities": ["text"],
+        },
+    }
+    problems = check_server_event(session_created)
+    assert any("modalities" in p for p in problems)
+    assert not any("session.id" in p for p in problems)

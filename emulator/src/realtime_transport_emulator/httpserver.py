@@ -238,6 +238,7 @@ class _HttpConnection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.buffer = bytearray()
         self.busy = False
+        self.continued = False  # "100 Continue" already sent for the request being read
         self.task: asyncio.Task[None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -308,7 +309,11 @@ class _HttpConnection(asyncio.Protocol):
             self._reply(HttpResponse.error(413, f"Request body over {MAX_BODY} bytes."))
             return
         if len(self.buffer) < end + 4 + length:
+            if (request.header("Expect") or "").lower() == "100-continue" and not self.continued:
+                self.continued = True
+                self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             return  # wait for the rest of the body
+        self.continued = False
         body = bytes(self.buffer[end + 4 : end + 4 + length])
         del self.buffer[: end + 4 + length]
         connection = (request.header("Connection") or "").lower()

@@ -229,6 +229,18 @@ class RealtimeSession:
             await self._dispatch(event, event_id)
         except ProtocolError as error:
             await self.send_error(error, event_id)
+        except SinkClosed:
+            raise
+        except Exception:  # a bug in the emulator: report it, keep the session going
+            logger.exception("emulator failed to handle a client event")
+            await self.send_error(
+                ProtocolError(
+                    "The emulator failed to handle this event (see its log).",
+                    code="server_error",
+                    type="server_error",
+                ),
+                event_id,
+            )
 
     async def _dispatch(self, event: Any, event_id: str | None) -> None:
         if not isinstance(event, dict):
