@@ -1,7 +1,8 @@
 """The ``realtime-transport`` command.
 
 Importing this module costs only ``argparse``: the registry, rich and the subcommands that other
-distributions provide (``emulator``, ``demo``) are imported when their command runs.
+distributions provide (``emulator``, ``demo``) are imported when their command runs, and so is
+``new-plugin`` (the template renderer).
 """
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ _DELEGATED: dict[str, tuple[str, str, str]] = {
         "realtime_transport.demo",
         "realtime-transport",
         "run the demo voice agent against the emulator",
+    ),
+    "new-plugin": (
+        "realtime_transport.scaffold",
+        "realtime-transport",
+        "create a transport plugin (realtime-transport-NAME) from the template",
     ),
 }
 
