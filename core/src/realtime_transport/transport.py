@@ -21,7 +21,6 @@ TransportStatus = Literal["connecting", "connected", "disconnecting", "disconnec
 ApiKey = Union[str, Callable[[], str | Awaitable[str]]]
 
 
-
 class _ModelDumpable(Protocol):
     def model_dump(self, *, exclude_unset: bool = ...) -> dict[str, Any]: ...
 
