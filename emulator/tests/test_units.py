@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from emutest import check_server_event
 from realtime_transport_emulator import FunctionCall, Reply, Rule, Script, ScriptError
 from realtime_transport_emulator.audio import PCM24K, PCMA, PCMU, convert, decode
 from realtime_transport_emulator.config import default_session
@@ -270,8 +271,6 @@ async def test_memory_stays_bounded_on_endless_streams() -> None:
 
 
 def test_the_event_checker_catches_bad_events() -> None:
-    from conftest import check_server_event
-
     good = {"type": "input_audio_buffer.cleared", "event_id": "event_1"}
     assert check_server_event(good) == []
     assert check_server_event(
