@@ -869,9 +869,7 @@ class RealtimeSession:
                     await self.send(
                         "response.output_audio_transcript.delta", **ids, content_index=0, delta=word
                     )
-                await self.send(
-                    "response.output_audio.delta", **ids, content_index=0, delta=_b64(piece)
-                )
+                await self.emit_audio(ids, piece, fmt)
                 item.audio[0] += piece
                 response.audio_ms += duration_ms(len(piece), fmt)
                 self.assistant_audio_sent = True
@@ -909,6 +907,15 @@ class RealtimeSession:
         response.output_text_tokens += _tokens(said)
         await self.send("response.content_part.done", **ids, content_index=0, part=part)
         await self._close_item(response, output_index, item, previous)
+
+    async def emit_audio(self, ids: dict[str, Any], chunk: bytes, fmt: WireFormat) -> None:
+        """Deliver one chunk of model audio: a ``response.output_audio.delta`` event.
+
+        Media surfaces (WebRTC, SIP), where audio rides RTP instead, override this (and
+        ``_on_output_audio_buffer_clear``) in a subclass; ``ids`` holds ``response_id``,
+        ``item_id`` and ``output_index``.
+        """
+        await self.send("response.output_audio.delta", **ids, content_index=0, delta=_b64(chunk))
 
     async def _stream_call(self, response: _Response, output_index: int, call: FunctionCall) -> str:
         call_id = call.call_id or self.ids.new("call")
