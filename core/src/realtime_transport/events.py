@@ -273,9 +273,11 @@ class EventEmitter:
     failures are reported on ``error`` like a sync listener's.
     """
 
+    __slots__ = ("_listener_tasks", "_listeners")
+
     def __init__(self) -> None:
         self._listeners: dict[str, list[Listener]] = {}
-        self._listener_tasks: set[asyncio.Task[Any]] = set()
+        self._listener_tasks: set[asyncio.Task[Any]] | None = None  # created on first use
 
     def on(self, name: str, listener: Listener) -> Callable[[], None]:
         """Call ``listener(payload)`` for every ``name`` event. Returns an unsubscribe function."""
@@ -353,11 +355,14 @@ class EventEmitter:
         except RuntimeError as exc:  # no running loop
             self._listener_failed(name, exc)
             return
+        if self._listener_tasks is None:
+            self._listener_tasks = set()
         self._listener_tasks.add(task)
         task.add_done_callback(lambda t: self._async_listener_done(t, name))
 
     def _async_listener_done(self, task: asyncio.Task[Any], name: str) -> None:
-        self._listener_tasks.discard(task)
+        if self._listener_tasks is not None:
+            self._listener_tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             self._listener_failed(name, task.exception())  # type: ignore[arg-type]
 
@@ -381,7 +386,7 @@ class EventEmitter:
 
     async def _cancel_listener_tasks(self) -> None:
         """Cancel async listeners still running (used by ``close()`` so nothing leaks)."""
-        tasks = [t for t in self._listener_tasks if not t.done()]
+        tasks = [t for t in self._listener_tasks or () if not t.done()]
         current = asyncio.current_task()
         tasks = [t for t in tasks if t is not current]
         for task in tasks:

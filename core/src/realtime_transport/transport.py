@@ -92,6 +92,8 @@ class RealtimeTransportLayer(EventEmitter, ABC):
     ``async for event in transport.events()``.
     """
 
+    __slots__ = ()
+
     #: What this transport can do; subclasses override.
     capabilities: TransportCapabilities = TransportCapabilities()
 

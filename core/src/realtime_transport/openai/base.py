@@ -13,7 +13,6 @@ from __future__ import annotations
 import binascii
 import logging
 from abc import abstractmethod
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -54,9 +53,54 @@ _COMMIT = b'{"type":"input_audio_buffer.commit"}'
 
 TypedEvents = Literal["model", "dict"]
 
+#: Server event type -> name of the method that derives transport events from it. Resolved per
+#: class (so subclass overrides apply) instead of per instance: hundreds of sessions share it.
+_HANDLER_NAMES: dict[str, str] = {
+    "session.created": "_on_session_created",
+    "session.updated": "_on_session_updated",
+    "response.created": "_on_response_created",
+    "response.done": "_on_response_done",
+    "response.output_audio.done": "_on_audio_done",
+    "conversation.item.deleted": "_on_item_deleted",
+    "conversation.item.input_audio_transcription.completed": "_retrieve_item",
+    "conversation.item.truncated": "_retrieve_item",
+    "response.output_audio_transcript.delta": "_on_transcript_delta",
+    "response.output_text.delta": "_on_text_delta",
+    "conversation.item.added": "_on_conversation_item",
+    "conversation.item.created": "_on_conversation_item",
+    "conversation.item.done": "_on_conversation_item",
+    "conversation.item.retrieved": "_on_conversation_item",
+    "response.output_item.added": "_on_output_item",
+    "response.output_item.done": "_on_output_item",
+    "response.mcp_call.in_progress": "_retrieve_item",
+    "mcp_list_tools.in_progress": "_retrieve_item",
+    "input_audio_buffer.speech_started": "_on_speech_started",
+}
+
+Handler = Callable[[Any, dict[str, Any]], None]
+
 
 class OpenAIRealtimeBase(RealtimeTransportLayer):
     """Shared behaviour of the OpenAI Realtime transports (WebSocket, WebRTC, SIP, Twilio…)."""
+
+    __slots__ = (
+        "_api_key",
+        "_discarded_responses",
+        "_initial_config",
+        "_output_bytes_per_ms",
+        "_pinned_audio_format",
+        "_sequencer",
+        "_server_session",
+        "_status",
+        "_typed_events",
+        "current_model",
+    )
+
+    _handler_table: dict[str, Handler] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._handler_table = {kind: getattr(cls, name) for kind, name in _HANDLER_NAMES.items()}
 
     def __init__(
         self,
@@ -79,28 +123,7 @@ class OpenAIRealtimeBase(RealtimeTransportLayer):
         self._output_bytes_per_ms = 48.0
         self._initial_config: dict[str, Any] = {}
         # Late audio of interrupted responses is dropped (bounded memory of recent ids).
-        self._discarded_responses: deque[str] = deque(maxlen=16)
-        self._handlers: dict[str, Callable[[dict[str, Any]], None]] = {
-            "session.created": self._on_session_created,
-            "session.updated": self._on_session_updated,
-            "response.created": self._on_response_created,
-            "response.done": self._on_response_done,
-            "response.output_audio.done": self._on_audio_done,
-            "conversation.item.deleted": self._on_item_deleted,
-            "conversation.item.input_audio_transcription.completed": self._retrieve_item,
-            "conversation.item.truncated": self._retrieve_item,
-            "response.output_audio_transcript.delta": self._on_transcript_delta,
-            "response.output_text.delta": self._on_text_delta,
-            "conversation.item.added": self._on_conversation_item,
-            "conversation.item.created": self._on_conversation_item,
-            "conversation.item.done": self._on_conversation_item,
-            "conversation.item.retrieved": self._on_conversation_item,
-            "response.output_item.added": self._on_output_item,
-            "response.output_item.done": self._on_output_item,
-            "response.mcp_call.in_progress": self._retrieve_item,
-            "mcp_list_tools.in_progress": self._retrieve_item,
-            "input_audio_buffer.speech_started": self._on_speech_started,
-        }
+        self._discarded_responses: list[str] = []
 
     # -- state -------------------------------------------------------------------------------
 
@@ -127,7 +150,7 @@ class OpenAIRealtimeBase(RealtimeTransportLayer):
         self._sequencer.release()
         self._server_session = {}
         self._output_bytes_per_ms = 48.0
-        self._discarded_responses.clear()
+        self._discarded_responses = []
 
     # -- outbound ----------------------------------------------------------------------------
 
@@ -278,9 +301,9 @@ class OpenAIRealtimeBase(RealtimeTransportLayer):
                 return
             if kind in listeners:
                 self._emit_typed(kind, data)
-            handler = self._handlers.get(kind)
+            handler = self._handler_table.get(kind)
             if handler is not None:
-                handler(data)
+                handler(self, data)
         except Exception as exc:  # our own mapping must not stop the receive loop either
             logger.exception("failed to process %s", kind)
             self.emit(

@@ -14,7 +14,6 @@ response's ``response.done`` instead of being lost.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -34,6 +33,20 @@ class _Request:
 class ResponseCreateSequencer:
     """Owns when ``response.create`` may be sent. All methods are synchronous."""
 
+    __slots__ = (
+        "_counter",
+        "_inflight",
+        "_inflight_id",
+        "_max_pending",
+        "_next_version",
+        "_pending",
+        "_prefix",
+        "_report_error",
+        "_send",
+        "control",
+        "ongoing_response",
+    )
+
     def __init__(
         self,
         send: Callable[[dict[str, Any]], None],
@@ -50,7 +63,7 @@ class ResponseCreateSequencer:
         self.control: Control = "free"
         self._next_version = 0
         self._counter = 0
-        self._pending: deque[_Request] = deque()
+        self._pending: list[_Request] = []
         self._inflight_id: str | None = None
         self._inflight: list[_Request] = []
 
@@ -118,10 +131,10 @@ class ResponseCreateSequencer:
         if code == _ACTIVE_RESPONSE_CODE:
             # Another response is running: retry everything once it is done.
             self.ongoing_response = True
-            self._pending.extendleft(reversed(covered))
+            self._pending[:0] = covered
         else:
             # The first request failed for good; later coalesced automatic ones still want one.
-            self._pending.extendleft(reversed(covered[1:]))
+            self._pending[:0] = covered[1:]
         self._pump()
 
     def release(self) -> None:
@@ -152,14 +165,14 @@ class ResponseCreateSequencer:
     def _pump(self) -> None:
         if self.ongoing_response or self.control != "free" or not self._pending:
             return
-        first = self._pending.popleft()
+        first = self._pending.pop(0)
         covered = [first]
         if first.manual:
             assert first.event is not None
             event = first.event
         else:
             while self._pending and not self._pending[0].manual:
-                covered.append(self._pending.popleft())
+                covered.append(self._pending.pop(0))
             event = {"type": "response.create"}
         event_id = event.get("event_id")
         if not event_id:

@@ -51,6 +51,30 @@ class OpenAIRealtimeWebSocket(OpenAIRealtimeBase):
     :meth:`report_playback_position`, clamped to the audio received.
     """
 
+    __slots__ = (
+        "_attempt",
+        "_audio_done_item",
+        "_backpressure_reported",
+        "_close_timeout",
+        "_connection_token",
+        "_create_websocket",
+        "_extra_headers",
+        "_max_size",
+        "_max_write_buffer",
+        "_open_timeout",
+        "_opening",
+        "_ping_interval",
+        "_ping_timeout",
+        "_playback",
+        "_proxy",
+        "_secret",
+        "_skip_open",
+        "_socket",
+        "_ssl",
+        "_url",
+        "dropped_audio_chunks",
+    )
+
     capabilities = TransportCapabilities(
         sends_audio=True,
         receives_audio_events=True,
@@ -426,7 +450,7 @@ class OpenAIRealtimeWebSocket(OpenAIRealtimeBase):
         audio_end_ms = playback.position_ms()
         item_id = playback.item_id or ""
         if playback.response_id:
-            self._discarded_responses.append(playback.response_id)
+            self._discarded_responses = [*self._discarded_responses[-15:], playback.response_id]
         self.emit("audio_interrupted", AudioInterruptedEvent(item_id, audio_end_ms))
         self._send_json(
             {
