@@ -11,7 +11,6 @@ import asyncio
 from typing import Any
 
 import pytest
-
 from realtime_transport.testing import TEST_API_KEY, EmulatorDriver, Recorder, speech_like_pcm16
 from realtime_transport_websocket.transport import OpenAIRealtimeWebSocket
 
