@@ -25,10 +25,10 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from .agent import AgentTools, RealtimeAgent, is_enabled, prepare_agent_tools
-from .context import RealtimeContext, ToolContext
-from .errors import ModelBehaviorError, TransportConnectionError, UserError
-from .events import (
+from ..agent import AgentTools, RealtimeAgent, is_enabled, prepare_agent_tools
+from ..context import RealtimeContext, ToolContext
+from ..errors import ModelBehaviorError, TransportConnectionError, UserError
+from ..events import (
     AudioEvent,
     AudioInterruptedEvent,
     ConnectionEvent,
@@ -47,14 +47,14 @@ from .events import (
     TurnStartedEvent,
     Usage,
 )
-from .guardrails import (
+from ..guardrails import (
     OutputGuardrail,
     OutputGuardrailResult,
     OutputGuardrailTripwireTriggered,
     guardrail_feedback_message,
 )
-from .handoffs import Handoff
-from .session_events import (
+from ..handoffs import Handoff
+from ..session_events import (
     SESSION_EVENTS,
     AgentEndEvent,
     AgentHandoffEvent,
@@ -74,7 +74,7 @@ from .session_events import (
     ToolEndEvent,
     ToolStartEvent,
 )
-from .tools import (
+from ..tools import (
     BackgroundResult,
     FunctionTool,
     ToolArgumentsError,
@@ -84,7 +84,7 @@ from .tools import (
 )
 
 if TYPE_CHECKING:
-    from .transport import ApiKey, RealtimeTransportLayer
+    from ..transport import ApiKey, RealtimeTransportLayer
 
 __all__ = [
     "DEFAULT_REJECTION_MESSAGE",
@@ -192,7 +192,7 @@ class RealtimeSession(EventEmitter):
                 "guardrail_debounce_text_length must be a positive number of characters, or -1 "
                 "to run output guardrails on the final text only"
             )
-        from .config import to_ga_config
+        from ..config import to_ga_config
 
         self._config: dict[str, Any] = to_ga_config(config) if config else {}
         self._transport = _resolve_transport(transport, model, transport_options)
@@ -1405,7 +1405,7 @@ async def compute_initial_session_config(
     detection... survive handoffs), then ``config``, then ``overrides``, then the agent's
     instructions, prompt, voice and tools (always a list, so an agent without tools clears the
     previous agent's), the model and tracing."""
-    from .config import to_ga_config
+    from ..config import to_ga_config
 
     ctx = context if context is not None else RealtimeContext(context=None)
     if tools is None:
@@ -1453,7 +1453,7 @@ def _output_voice(config: Mapping[str, Any]) -> str | None:
 
 
 def _default_config() -> dict[str, Any]:
-    from .config import default_session_config
+    from ..config import default_session_config
 
     return default_session_config()
 
@@ -1487,7 +1487,7 @@ def _resolve_transport(
     model: str | None,
     options: Mapping[str, Any] | None,
 ) -> RealtimeTransportLayer:
-    from .transport import RealtimeTransportLayer
+    from ..transport import RealtimeTransportLayer
 
     if isinstance(transport, RealtimeTransportLayer):
         if options:
@@ -1498,7 +1498,7 @@ def _resolve_transport(
             "transport must be a registered transport name (e.g. 'websocket') or a "
             f"RealtimeTransportLayer instance, not {type(transport).__name__}"
         )
-    from .registry import get_transport
+    from ..registry import get_transport
 
     kwargs = dict(options or {})
     if model is not None:
