@@ -21,11 +21,11 @@ from .realtime_session import (
     DEFAULT_REJECTION_MESSAGE,
     RealtimeSession,
     ToolErrorFormatterArgs,
-    compute_initial_session_config,
 )
 from .realtime_session import ErrorSource as ErrorSource
 from .realtime_session import ToolErrorFormatter as ToolErrorFormatter
 from .realtime_session import logger as logger
+from .session_config import compute_initial_session_config
 
 __all__ = [
     "DEFAULT_REJECTION_MESSAGE",

@@ -82,6 +82,7 @@ from ..tools import (
     parse_tool_arguments,
     stringify_tool_output,
 )
+from .session_config import compute_initial_session_config, default_config, tracing_setting
 
 if TYPE_CHECKING:
     from ..transport import ApiKey, RealtimeTransportLayer
@@ -205,10 +206,10 @@ class RealtimeSession(EventEmitter):
         self._output_guardrails = list(output_guardrails)
         self._debounce = guardrail_debounce_text_length
         self._history_store_audio = history_store_audio
-        self._tracing = _tracing_setting(tracing_disabled, workflow_name, group_id, trace_metadata)
+        self._tracing = tracing_setting(tracing_disabled, workflow_name, group_id, trace_metadata)
         self._tool_error_formatter = tool_error_formatter
         self._auto_mcp_response = automatically_trigger_response_for_mcp_tool_calls
-        self._last_config: dict[str, Any] = _default_config()
+        self._last_config: dict[str, Any] = default_config()
 
         self._generation = 0
         self._history: list[RealtimeItem] = []
@@ -294,7 +295,7 @@ class RealtimeSession(EventEmitter):
         generation = self._generation
         self._reset_connection_state()
         self._current_agent = self._initial_agent
-        self._last_config = _default_config()  # nothing of an earlier connection carries over
+        self._last_config = default_config()  # nothing of an earlier connection carries over
         self._attach_listeners()
         self._history = []
         self._context.history = self._history
@@ -410,7 +411,7 @@ class RealtimeSession(EventEmitter):
         """The config ``connect()`` would send for the initial agent (e.g. to accept a SIP call)."""
         tools = await prepare_agent_tools(self._initial_agent, self._context)
         return await self._session_config(
-            self._initial_agent, tools, overrides, base=_default_config()
+            self._initial_agent, tools, overrides, base=default_config()
         )
 
     # -- approvals ---------------------------------------------------------------------------------
@@ -1383,103 +1384,6 @@ class RealtimeSession(EventEmitter):
         self._available_mcp_tools = tools
         if [t.get("name") for t in tools] != before:
             self.emit("mcp_tools_changed", McpToolsChangedEvent(list(tools)))
-
-
-# ---------------------------------------------------------------------------------------------
-# Config assembly (reference section 6.7), also used by SIP to accept a call with the same config
-# ---------------------------------------------------------------------------------------------
-
-
-async def compute_initial_session_config(
-    agent: RealtimeAgent,
-    *,
-    tools: AgentTools | None = None,
-    context: RealtimeContext[Any] | None = None,
-    config: Mapping[str, Any] | None = None,
-    last_config: Mapping[str, Any] | None = None,
-    overrides: Mapping[str, Any] | None = None,
-    model: str | None = None,
-    tracing: Any = "auto",
-) -> dict[str, Any]:
-    """The snake_case GA session config for ``agent``: the last sent config (formats, turn
-    detection... survive handoffs), then ``config``, then ``overrides``, then the agent's
-    instructions, prompt, voice and tools (always a list, so an agent without tools clears the
-    previous agent's), the model and tracing."""
-    from ..config import to_ga_config
-
-    ctx = context if context is not None else RealtimeContext(context=None)
-    if tools is None:
-        tools = await prepare_agent_tools(agent, ctx)
-    base = copy.deepcopy(dict(last_config)) if last_config is not None else _default_config()
-    user = to_ga_config(config) if config else {}
-    extra = to_ga_config(overrides) if overrides else {}
-    merged: dict[str, Any] = {**base, **copy.deepcopy(user), **copy.deepcopy(extra)}
-
-    instructions = await agent.get_system_prompt(ctx)
-    if instructions is not None:
-        merged["instructions"] = instructions
-    elif base.get("instructions"):
-        merged["instructions"] = ""  # do not leave the previous agent's instructions in place
-    else:
-        merged.pop("instructions", None)
-
-    voice = _output_voice(extra) or _output_voice(user) or agent.voice
-    if voice is not None:
-        audio = dict(merged.get("audio") or {})
-        output = dict(audio.get("output") or {})
-        output["voice"] = voice
-        audio["output"] = output
-        merged["audio"] = audio
-
-    if model is not None:
-        merged["model"] = model
-    merged["tools"] = tools.definitions()
-    merged["tracing"] = tracing
-    prompt = await agent.get_prompt(ctx)
-    if prompt is not None:
-        merged["prompt"] = prompt
-    else:
-        merged.pop("prompt", None)
-    return merged
-
-
-def _output_voice(config: Mapping[str, Any]) -> str | None:
-    audio = config.get("audio") or {}
-    output = audio.get("output") or {} if isinstance(audio, Mapping) else {}
-    voice = output.get("voice") if isinstance(output, Mapping) else None
-    if voice is None:
-        voice = config.get("voice")
-    return voice if isinstance(voice, str) else None
-
-
-def _default_config() -> dict[str, Any]:
-    from ..config import default_session_config
-
-    return default_session_config()
-
-
-def _tracing_setting(
-    disabled: bool,
-    workflow_name: str | None,
-    group_id: str | None,
-    metadata: Mapping[str, Any] | None,
-) -> Any:
-    if disabled:
-        if group_id or metadata:
-            logger.warning("tracing is disabled; group_id and trace_metadata are ignored")
-        return None
-    if workflow_name:
-        value: dict[str, Any] = {"workflow_name": workflow_name}
-        if group_id:
-            value["group_id"] = group_id
-        if metadata:
-            value["metadata"] = dict(metadata)
-        return value
-    if group_id or metadata:
-        logger.warning(
-            "group_id and trace_metadata need workflow_name; they are ignored and tracing is 'auto'"
-        )
-    return "auto"
 
 
 def _resolve_transport(
