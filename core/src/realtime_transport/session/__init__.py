@@ -22,9 +22,9 @@ from .realtime_session import (
     RealtimeSession,
     ToolErrorFormatterArgs,
 )
-from .realtime_session import ErrorSource as ErrorSource
 from .realtime_session import ToolErrorFormatter as ToolErrorFormatter
 from .realtime_session import logger as logger
+from .runtime import ErrorSource as ErrorSource
 from .session_config import compute_initial_session_config
 
 __all__ = [

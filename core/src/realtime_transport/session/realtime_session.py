@@ -68,7 +68,6 @@ from ..session_events import (
     McpToolCallCompletedEvent,
     McpToolsChangedEvent,
     SessionAudioInterruptedEvent,
-    SessionErrorEvent,
     ToolApprovalItem,
     ToolApprovalRequestedEvent,
     ToolEndEvent,
@@ -82,6 +81,7 @@ from ..tools import (
     parse_tool_arguments,
     stringify_tool_output,
 )
+from .runtime import SessionRuntime
 from .session_config import compute_initial_session_config, default_config, tracing_setting
 
 if TYPE_CHECKING:
@@ -100,10 +100,6 @@ DEFAULT_REJECTION_MESSAGE = "Tool execution was not approved."
 _TRANSCRIPTION_COMPLETED = "conversation.item.input_audio_transcription.completed"
 _MAX_RESPONSE_SNAPSHOTS = 64
 _MAX_TOOL_CALL_RECORDS = 1024
-
-ErrorSource = Literal[
-    "transport", "tool", "handoff", "guardrail", "approval", "history", "model", "listener"
-]
 
 
 @dataclass(frozen=True)
@@ -198,11 +194,10 @@ class RealtimeSession(EventEmitter):
         self._config: dict[str, Any] = to_ga_config(config) if config else {}
         self._transport = _resolve_transport(transport, model, transport_options)
         self._initial_agent = agent
-        self._current_agent = agent
-        self._current_tools = AgentTools()
         self._model = model
         self._api_key = api_key
         self._context: RealtimeContext[Any] = RealtimeContext(context=context)
+        self._runtime = SessionRuntime(self.emit, self._transport, self._context, agent)
         self._output_guardrails = list(output_guardrails)
         self._debounce = guardrail_debounce_text_length
         self._history_store_audio = history_store_audio
@@ -211,20 +206,15 @@ class RealtimeSession(EventEmitter):
         self._auto_mcp_response = automatically_trigger_response_for_mcp_tool_calls
         self._last_config: dict[str, Any] = default_config()
 
-        self._generation = 0
         self._history: list[RealtimeItem] = []
         self._context.history = self._history
         self._listeners_attached = False
         self._raw_unsubscribe: Callable[[], None] | None = None
         self._streams: set[EventStream] = set()
-        self._tasks: set[asyncio.Task[Any]] = set()
         # per-connection state (reset by connect/close)
         self._tool_calls: OrderedDict[tuple[RealtimeAgent, str], _CallRecord] = OrderedDict()
         self._pending_approvals: dict[tuple[RealtimeAgent, str], ToolApprovalItem] = {}
         self._mcp_approvals: dict[str, _McpApproval] = {}
-        self._responses: OrderedDict[str, tuple[RealtimeAgent, AgentTools]] = OrderedDict()
-        self._active_response_id: str | None = None
-        self._response_generation = 0
         self._audio_started = False
         self._audio_response_id = ""
         self._guardrail_buffers: dict[tuple[str, str], _GuardrailBuffer] = {}
@@ -242,7 +232,7 @@ class RealtimeSession(EventEmitter):
 
     @property
     def current_agent(self) -> RealtimeAgent:
-        return self._current_agent
+        return self._runtime.agent
 
     @property
     def context(self) -> RealtimeContext[Any]:
@@ -291,22 +281,22 @@ class RealtimeSession(EventEmitter):
                 f"the session is already {self._transport.status}; call close() before "
                 "connecting again"
             )
-        self._generation += 1
-        generation = self._generation
+        self._runtime.generation += 1
+        generation = self._runtime.generation
         self._reset_connection_state()
-        self._current_agent = self._initial_agent
+        self._runtime.agent = self._initial_agent
         self._last_config = default_config()  # nothing of an earlier connection carries over
         self._attach_listeners()
         self._history = []
         self._context.history = self._history
         self.emit("history_updated", HistoryUpdatedEvent([]))
 
-        agent = self._current_agent
+        agent = self._runtime.agent
         tools = await prepare_agent_tools(agent, self._context)
         config = await self._session_config(agent, tools)
-        if generation != self._generation:
+        if generation != self._runtime.generation:
             raise TransportConnectionError("the session was closed while it was connecting")
-        self._current_tools = tools
+        self._runtime.tools = tools
         self._recompute_mcp_tools()
         await self._transport.connect(
             api_key=api_key if api_key is not None else self._api_key,
@@ -324,7 +314,7 @@ class RealtimeSession(EventEmitter):
         from this moment, even if the returned task is not awaited, e.g. when called from a
         synchronous listener); ``await session.close()`` waits for the transport to close.
         """
-        self._generation += 1
+        self._runtime.generation += 1
         self._reset_connection_state()
         task = asyncio.get_running_loop().create_task(self._close_transport())
         task.add_done_callback(_consume_task_exception)
@@ -390,17 +380,17 @@ class RealtimeSession(EventEmitter):
             raise UserError(f"update_agent needs a RealtimeAgent, got {type(agent).__name__}")
         if not self.connected:
             self._initial_agent = agent
-            self._current_agent = agent
+            self._runtime.agent = agent
             return
-        generation = self._generation
+        generation = self._runtime.generation
         tools = await prepare_agent_tools(agent, self._context)
         config = await self._session_config(agent, tools)
-        if not self._is_live(generation):
+        if not self._runtime.is_live(generation):
             return
-        previous = self._current_agent
+        previous = self._runtime.agent
         self._emit_handoff(previous, agent)
-        self._current_agent = agent
-        self._current_tools = tools
+        self._runtime.agent = agent
+        self._runtime.tools = tools
         self._transport.update_session_config(config)
         self._last_config = config
         self._recompute_mcp_tools()
@@ -455,7 +445,7 @@ class RealtimeSession(EventEmitter):
         pending = self._pending_approvals.get(key)
         if (
             pending is None
-            or item.generation != self._generation
+            or item.generation != self._runtime.generation
             or not (pending is item or pending == item)
         ):
             raise UserError(
@@ -474,7 +464,7 @@ class RealtimeSession(EventEmitter):
             self._tool_calls[key] = record
         record.state = "running"
         record.settled = asyncio.Event()
-        return self._spawn(
+        return self._runtime.spawn(
             self._run_function_tool(
                 item.call, item.agent, item.tool, record, item.generation, call_id=item.call_id
             )
@@ -487,7 +477,7 @@ class RealtimeSession(EventEmitter):
         if (
             state is None
             or state.decided
-            or item.generation != self._generation
+            or item.generation != self._runtime.generation
             or not (state.item is item or state.item == item)
         ):
             raise UserError(
@@ -506,12 +496,12 @@ class RealtimeSession(EventEmitter):
                     _mcp_response_event(item.request.item_id, approve, reason)
                 )
         except Exception as exc:  # leave it pending so the caller can retry
-            self._emit_error(
+            self._runtime.emit_error(
                 f"could not send the MCP approval response: {exc}", "approval", exc, item.agent
             )
             raise
         state.decided = True
-        return self._spawn(_noop())
+        return self._runtime.spawn(_noop())
 
     # -- event streams -----------------------------------------------------------------------------
 
@@ -561,20 +551,11 @@ class RealtimeSession(EventEmitter):
 
     # -- internals: state ------------------------------------------------------------------------
 
-    def _is_live(self, generation: int) -> bool:
-        return generation == self._generation and self._transport.status == "connected"
-
     def _reset_connection_state(self) -> None:
-        current = asyncio.current_task() if _loop_running() else None
-        for task in list(self._tasks):
-            if task is not current and not task.done():
-                task.cancel()
-        self._tasks = {t for t in self._tasks if t is current}
+        self._runtime.reset()
         self._tool_calls.clear()
         self._pending_approvals.clear()
         self._mcp_approvals.clear()
-        self._responses.clear()
-        self._active_response_id = None
         self._audio_started = False
         self._guardrail_buffers.clear()
         self._tripped_responses.clear()
@@ -582,57 +563,20 @@ class RealtimeSession(EventEmitter):
         self._mcp_tools_by_server.clear()
         self._available_mcp_tools = []
 
-    def _spawn(self, coro: Awaitable[None]) -> asyncio.Task[None]:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if exc is not None:
-            self._emit_error(
-                f"internal error in the session: {type(exc).__name__}: {exc}", "tool", exc
-            )
-
-    def _emit_error(
-        self,
-        message: str,
-        source: ErrorSource,
-        error: Any = None,
-        agent: RealtimeAgent | None = None,
-        code: str | None = None,
-    ) -> None:
-        self.emit(
-            "error",
-            SessionErrorEvent(message=message, source=source, error=error, code=code, agent=agent),
-        )
-
     def _listener_failed(self, name: str, exc: BaseException) -> None:
         logger.warning("session listener for %r raised %s: %s", name, type(exc).__name__, exc)
         if name == "error":
             return
-        self._emit_error(
+        self._runtime.emit_error(
             f"a listener for {name!r} raised {type(exc).__name__}: {exc}",
             "listener",
             exc,
             code="listener_error",
         )
 
-    def _emit_both(self, agent: RealtimeAgent, name: str, payload: Any) -> None:
-        agent.emit(name, payload)
-        self.emit(name, payload)
-
     def _emit_handoff(self, from_agent: RealtimeAgent, to_agent: RealtimeAgent) -> None:
         event = AgentHandoffEvent(from_agent=from_agent, to_agent=to_agent, context=self._context)
-        self._emit_both(from_agent, "agent_handoff", event)
-
-    def _agent_for_response(self, response_id: str) -> RealtimeAgent:
-        snapshot = self._responses.get(response_id)
-        return snapshot[0] if snapshot is not None else self._current_agent
+        self._runtime.emit_both(from_agent, "agent_handoff", event)
 
     # -- internals: config ---------------------------------------------------------------------
 
@@ -688,7 +632,7 @@ class RealtimeSession(EventEmitter):
     def _on_transport_error(self, event: Any) -> None:
         message = getattr(event, "message", None) or str(event)
         code = getattr(event, "code", None)
-        self._emit_error(message, "transport", event, code=code)
+        self._runtime.emit_error(message, "transport", event, code=code)
 
     def _on_connected(self, event: ConnectionEvent) -> None:
         self.emit("connected", event)
@@ -700,13 +644,13 @@ class RealtimeSession(EventEmitter):
 
     def _on_turn_started(self, event: TurnStartedEvent) -> None:
         self._audio_started = False
-        self._active_response_id = event.response_id
-        self._response_generation += 1
-        agent = self._current_agent
-        self._responses[event.response_id] = (agent, self._current_tools)
-        while len(self._responses) > _MAX_RESPONSE_SNAPSHOTS:
-            self._responses.popitem(last=False)
-        self._emit_both(
+        self._runtime.active_response_id = event.response_id
+        self._runtime.response_generation += 1
+        agent = self._runtime.agent
+        self._runtime.responses[event.response_id] = (agent, self._runtime.tools)
+        while len(self._runtime.responses) > _MAX_RESPONSE_SNAPSHOTS:
+            self._runtime.responses.popitem(last=False)
+        self._runtime.emit_both(
             agent,
             "agent_start",
             AgentStartEvent(agent=agent, response_id=event.response_id, context=self._context),
@@ -714,9 +658,9 @@ class RealtimeSession(EventEmitter):
 
     def _on_turn_done(self, event: TurnDoneEvent) -> None:
         response_id = event.response_id
-        agent = self._agent_for_response(response_id)
+        agent = self._runtime.agent_for_response(response_id)
         text = _final_text(event.output) or "".join(self._response_text.get(response_id, ()))
-        self._emit_both(
+        self._runtime.emit_both(
             agent,
             "agent_end",
             AgentEndEvent(
@@ -732,12 +676,12 @@ class RealtimeSession(EventEmitter):
                 text, response_id, _last_message_id(event.output), "final", agent
             )
         # drop per-response state
-        self._responses.pop(response_id, None)
+        self._runtime.responses.pop(response_id, None)
         self._response_text.pop(response_id, None)
         for key in [k for k in self._guardrail_buffers if k[0] == response_id]:
             del self._guardrail_buffers[key]
-        if self._active_response_id == response_id:
-            self._active_response_id = None
+        if self._runtime.active_response_id == response_id:
+            self._runtime.active_response_id = None
 
     def _on_usage(self, usage: Usage) -> None:
         self._context.usage.add(usage)
@@ -749,7 +693,9 @@ class RealtimeSession(EventEmitter):
             self._audio_response_id = event.response_id
             self.emit(
                 "audio_start",
-                AudioStartEvent(self._agent_for_response(event.response_id), event.response_id),
+                AudioStartEvent(
+                    self._runtime.agent_for_response(event.response_id), event.response_id
+                ),
             )
         self.emit("audio", event)
 
@@ -757,7 +703,8 @@ class RealtimeSession(EventEmitter):
         response_id = getattr(event, "response_id", "") or self._audio_response_id
         self._audio_started = False
         self.emit(
-            "audio_stopped", AudioStoppedEvent(self._agent_for_response(response_id), response_id)
+            "audio_stopped",
+            AudioStoppedEvent(self._runtime.agent_for_response(response_id), response_id),
         )
 
     def _on_audio_interrupted(self, event: Any) -> None:
@@ -768,7 +715,7 @@ class RealtimeSession(EventEmitter):
             item_id, audio_end_ms = event.item_id, event.audio_end_ms
         self.emit(
             "audio_interrupted",
-            SessionAudioInterruptedEvent(self._current_agent, item_id, audio_end_ms),
+            SessionAudioInterruptedEvent(self._runtime.agent, item_id, audio_end_ms),
         )
 
     # -- history ---------------------------------------------------------------------------------
@@ -777,7 +724,7 @@ class RealtimeSession(EventEmitter):
         try:
             self._upsert(item)
         except Exception as exc:
-            self._emit_error(f"could not update the history: {exc}", "history", exc)
+            self._runtime.emit_error(f"could not update the history: {exc}", "history", exc)
 
     def _upsert(self, incoming: RealtimeItem) -> None:
         item = self._own_copy(incoming)
@@ -845,16 +792,16 @@ class RealtimeSession(EventEmitter):
             self._history[index] = dataclasses.replace(old, content=content, status="completed")
             self.emit("history_updated", HistoryUpdatedEvent(list(self._history)))
         except Exception as exc:
-            self._emit_error(f"could not add the input transcript: {exc}", "history", exc)
+            self._runtime.emit_error(f"could not add the input transcript: {exc}", "history", exc)
 
     # -- tool calls ------------------------------------------------------------------------------
 
     def _on_function_call(self, call: FunctionCallEvent) -> None:
-        generation = self._generation
-        if not self._is_live(generation):
+        generation = self._runtime.generation
+        if not self._runtime.is_live(generation):
             return
         if not call.response_id:
-            self._emit_error(
+            self._runtime.emit_error(
                 f"the model called {call.name!r} outside of a response (no response id); the call "
                 "was ignored",
                 "model",
@@ -862,9 +809,9 @@ class RealtimeSession(EventEmitter):
                 code="missing_response_id",
             )
             return
-        agent, tools = self._responses.get(call.response_id) or (
-            self._current_agent,
-            self._current_tools,
+        agent, tools = self._runtime.responses.get(call.response_id) or (
+            self._runtime.agent,
+            self._runtime.tools,
         )
         call_id = call.call_id or call.item_id
         key = (agent, call_id)
@@ -872,7 +819,7 @@ class RealtimeSession(EventEmitter):
         record = self._tool_calls.get(key)
         if record is not None:
             if record.fingerprint != fingerprint:
-                self._emit_error(
+                self._runtime.emit_error(
                     f"the model reused call id {call_id!r} for a different call ({call.name!r} "
                     "with other arguments); the second call was ignored",
                     "model",
@@ -882,25 +829,29 @@ class RealtimeSession(EventEmitter):
                 )
                 return
             if not record.sending:  # synchronous re-entry while sending is the same call
-                self._spawn(self._replay(call, record, generation))
+                self._runtime.spawn(self._replay(call, record, generation))
             return
         record = _CallRecord(fingerprint)  # reserved before any await
         self._tool_calls[key] = record
         while len(self._tool_calls) > _MAX_TOOL_CALL_RECORDS:
             self._tool_calls.popitem(last=False)
-        self._spawn(self._run_call(call, agent, tools, record, generation, call_id))
+        self._runtime.spawn(self._run_call(call, agent, tools, record, generation, call_id))
 
     async def _replay(self, call: FunctionCallEvent, record: _CallRecord, generation: int) -> None:
         """An exact repeat of a call: send the stored output again instead of re-running."""
         await record.settled.wait()
-        if record.state != "committed" or record.output is None or not self._is_live(generation):
+        if (
+            record.state != "committed"
+            or record.output is None
+            or not self._runtime.is_live(generation)
+        ):
             return
         try:
             self._transport.send_function_call_output(
                 call, record.output, start_response=record.start_response
             )
         except Exception as exc:
-            self._emit_error(f"could not send the tool output: {exc}", "transport", exc)
+            self._runtime.emit_error(f"could not send the tool output: {exc}", "transport", exc)
 
     async def _run_call(
         self,
@@ -917,11 +868,11 @@ class RealtimeSession(EventEmitter):
             target: FunctionTool | Handoff | None = function or handoff
             if target is not None and not await is_enabled(target.is_enabled, self._context, agent):
                 target = None
-            if not self._is_live(generation):
+            if not self._runtime.is_live(generation):
                 return
             if target is None:
                 self._commit(record, call, f"Tool {call.name} not found", False, generation)
-                self._emit_error(
+                self._runtime.emit_error(
                     f"the model called a tool that does not exist (or is disabled): {call.name!r}",
                     "model",
                     ModelBehaviorError(f"Tool {call.name} not found"),
@@ -972,33 +923,33 @@ class RealtimeSession(EventEmitter):
             decision = ctx.approval_status(tool.name, call_id)
             if decision is None:
                 if await self._needs_approval(tool, arguments, call_id, agent):
-                    if not self._is_live(generation):
+                    if not self._runtime.is_live(generation):
                         return
                     self._request_approval(call, agent, tool, record, generation, call_id)
                     return
             elif decision is False:
                 output = await self._rejection_output(tool.name, call_id, generation)
-                if not self._is_live(generation):
+                if not self._runtime.is_live(generation):
                     return
-                self._emit_both(
+                self._runtime.emit_both(
                     agent, "agent_tool_start", ToolStartEvent(agent, tool, call, arguments, ctx)
                 )
-                if not self._is_live(generation):
+                if not self._runtime.is_live(generation):
                     return
                 self._commit(record, call, output, True, generation)
-                self._emit_both(
+                self._runtime.emit_both(
                     agent,
                     "agent_tool_end",
                     ToolEndEvent(agent, tool, call, arguments, output, None, ctx),
                 )
                 return
-        if not self._is_live(generation):
+        if not self._runtime.is_live(generation):
             return
 
-        self._emit_both(
+        self._runtime.emit_both(
             agent, "agent_tool_start", ToolStartEvent(agent, tool, call, arguments, ctx)
         )
-        if not self._is_live(generation):  # a start listener may have closed the session
+        if not self._runtime.is_live(generation):  # a start listener may have closed the session
             return
         tool_ctx = ToolContext.from_run_context(
             ctx,
@@ -1014,16 +965,16 @@ class RealtimeSession(EventEmitter):
             result = await tool.invoke(tool_ctx, arguments)
         except ToolArgumentsError as exc:
             output = f"{exc}. Call the tool again with JSON arguments that match its schema."
-            self._emit_error(str(exc), "model", exc, agent, code="invalid_tool_arguments")
+            self._runtime.emit_error(str(exc), "model", exc, agent, code="invalid_tool_arguments")
         except ToolTimeoutError as exc:
             if tool.timeout_behavior == "raise_exception":
-                self._emit_error(str(exc), "tool", exc, agent, code="tool_timeout")
+                self._runtime.emit_error(str(exc), "tool", exc, agent, code="tool_timeout")
                 return
             output = tool.timeout_message()
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            self._emit_error(
+            self._runtime.emit_error(
                 f"tool {tool.name!r} raised {type(exc).__name__}: {exc}",
                 "tool",
                 exc,
@@ -1035,7 +986,7 @@ class RealtimeSession(EventEmitter):
             try:
                 output = tool.failure_error_function(tool_ctx, exc)
             except Exception as format_exc:
-                self._emit_error(
+                self._runtime.emit_error(
                     f"the failure_error_function of tool {tool.name!r} raised: {format_exc}",
                     "tool",
                     format_exc,
@@ -1047,10 +998,10 @@ class RealtimeSession(EventEmitter):
                 start_response = False
                 result = result.value
             output = stringify_tool_output(result)
-        if not self._is_live(generation):
+        if not self._runtime.is_live(generation):
             return
         self._commit(record, call, output, start_response, generation)
-        self._emit_both(
+        self._runtime.emit_both(
             agent, "agent_tool_end", ToolEndEvent(agent, tool, call, arguments, output, result, ctx)
         )
 
@@ -1070,7 +1021,7 @@ class RealtimeSession(EventEmitter):
                 value = await value
             return bool(value)
         except Exception as exc:
-            self._emit_error(
+            self._runtime.emit_error(
                 f"the needs_approval policy of tool {tool.name!r} raised {exc}; approval is "
                 "required",
                 "approval",
@@ -1110,7 +1061,7 @@ class RealtimeSession(EventEmitter):
         if message is not None:
             return message
         formatter = self._tool_error_formatter
-        if formatter is None or not self._is_live(generation):
+        if formatter is None or not self._runtime.is_live(generation):
             return DEFAULT_REJECTION_MESSAGE
         try:
             value = formatter(
@@ -1146,7 +1097,9 @@ class RealtimeSession(EventEmitter):
         try:
             self._transport.send_function_call_output(call, output, start_response=start_response)
         except Exception as exc:
-            self._emit_error(f"could not send the output of {call.name!r}: {exc}", "transport", exc)
+            self._runtime.emit_error(
+                f"could not send the output of {call.name!r}: {exc}", "transport", exc
+            )
         finally:
             record.sending = False
             record.settled.set()
@@ -1165,22 +1118,24 @@ class RealtimeSession(EventEmitter):
         try:
             new_agent = await handoff.on_invoke_handoff(ctx, call.arguments)
         except ToolArgumentsError as exc:
-            if self._is_live(generation):
+            if self._runtime.is_live(generation):
                 self._commit(record, call, f"{exc}", True, generation)
-                self._emit_error(str(exc), "model", exc, agent, code="invalid_tool_arguments")
+                self._runtime.emit_error(
+                    str(exc), "model", exc, agent, code="invalid_tool_arguments"
+                )
             return
         except Exception as exc:
-            self._emit_error(
+            self._runtime.emit_error(
                 f"handoff {handoff.tool_name!r} failed: {type(exc).__name__}: {exc}",
                 "handoff",
                 exc,
                 agent,
             )
             return
-        if not self._is_live(generation):
+        if not self._runtime.is_live(generation):
             return
         if not isinstance(new_agent, RealtimeAgent):
-            self._emit_error(
+            self._runtime.emit_error(
                 f"handoff {handoff.tool_name!r} returned {type(new_agent).__name__}, not a "
                 "RealtimeAgent",
                 "handoff",
@@ -1189,24 +1144,24 @@ class RealtimeSession(EventEmitter):
             return
         try:
             tools = await prepare_agent_tools(new_agent, ctx)
-            if not self._is_live(generation):
+            if not self._runtime.is_live(generation):
                 return
             config = await self._session_config(new_agent, tools)
         except Exception as exc:
-            self._emit_error(
+            self._runtime.emit_error(
                 f"handoff to {new_agent.name!r} failed: {type(exc).__name__}: {exc}",
                 "handoff",
                 exc,
                 agent,
             )
             return
-        if not self._is_live(generation):
+        if not self._runtime.is_live(generation):
             return
         self._transport.update_session_config(config)
         self._last_config = config
         self._emit_handoff(agent, new_agent)
-        self._current_agent = new_agent
-        self._current_tools = tools
+        self._runtime.agent = new_agent
+        self._runtime.tools = tools
         self._recompute_mcp_tools()
         self._commit(record, call, json.dumps({"assistant": new_agent.name}), True, generation)
 
@@ -1219,13 +1174,13 @@ class RealtimeSession(EventEmitter):
         self._on_output_delta(event.delta, event.item_id, event.response_id, "text")
 
     def _on_output_delta(self, delta: str, item_id: str, response_id: str, source: str) -> None:
-        if self._active_response_id is None and response_id:
-            self._active_response_id = response_id  # a delta without turn_started: adopt it
-        if response_id in self._responses:
+        if self._runtime.active_response_id is None and response_id:
+            self._runtime.active_response_id = response_id  # a delta without turn_started: adopt it
+        if response_id in self._runtime.responses:
             self._response_text.setdefault(response_id, []).append(delta)
         if self._debounce < 0 or response_id in self._tripped_responses:
             return
-        agent = self._agent_for_response(response_id)
+        agent = self._runtime.agent_for_response(response_id)
         if not (self._output_guardrails or agent.output_guardrails):
             return
         buffer = self._guardrail_buffers.get((response_id, item_id))
@@ -1243,7 +1198,7 @@ class RealtimeSession(EventEmitter):
         guardrails = [*self._output_guardrails, *agent.output_guardrails]
         if not guardrails:
             return
-        self._spawn(
+        self._runtime.spawn(
             self._run_guardrails(
                 guardrails,
                 text,
@@ -1251,8 +1206,8 @@ class RealtimeSession(EventEmitter):
                 item_id,
                 source,
                 agent,
-                self._generation,
-                self._response_generation,
+                self._runtime.generation,
+                self._runtime.response_generation,
             )
         )
 
@@ -1270,14 +1225,14 @@ class RealtimeSession(EventEmitter):
         results = await asyncio.gather(
             *(g.run(self._context, agent, text) for g in guardrails), return_exceptions=True
         )
-        if generation != self._generation:
+        if generation != self._runtime.generation:
             return
         tripped: OutputGuardrailResult | None = None
         for guardrail, result in zip(guardrails, results, strict=True):
             if isinstance(result, BaseException):
                 if isinstance(result, asyncio.CancelledError):
                     raise result
-                self._emit_error(
+                self._runtime.emit_error(
                     f"output guardrail {guardrail.get_name()!r} raised "
                     f"{type(result).__name__}: {result}",
                     "guardrail",
@@ -1299,10 +1254,10 @@ class RealtimeSession(EventEmitter):
                 context=self._context,
             ),
         )
-        if not self._is_live(generation):
+        if not self._runtime.is_live(generation):
             return
-        active = self._active_response_id
-        if response_generation != self._response_generation or (
+        active = self._runtime.active_response_id
+        if response_generation != self._runtime.response_generation or (
             active is not None and active != response_id
         ):
             return  # a newer response is already under way: do not cut it
@@ -1316,28 +1271,30 @@ class RealtimeSession(EventEmitter):
                 self._transport.interrupt()
             self._transport.send_message(guardrail_feedback_message(tripped))
         except Exception as exc:
-            self._emit_error(f"could not stop the blocked answer: {exc}", "guardrail", exc, agent)
+            self._runtime.emit_error(
+                f"could not stop the blocked answer: {exc}", "guardrail", exc, agent
+            )
 
     # -- hosted MCP ------------------------------------------------------------------------------
 
     def _on_mcp_approval_request(self, request: RealtimeMcpApprovalRequestItem) -> None:
-        generation = self._generation
-        if not self._is_live(generation):
+        generation = self._runtime.generation
+        if not self._runtime.is_live(generation):
             return
         fingerprint = _fingerprint(request.name, json.dumps(request.arguments, sort_keys=True))
         fingerprint = f"{request.server_label}:{fingerprint}"
         existing = self._mcp_approvals.get(request.item_id)
         if existing is not None:
             if existing.item.fingerprint != fingerprint:
-                self._emit_error(
+                self._runtime.emit_error(
                     f"MCP approval request {request.item_id!r} was reused for a different call",
                     "model",
                     ModelBehaviorError("conflicting MCP approval request"),
-                    self._current_agent,
+                    self._runtime.agent,
                 )
             return  # exact repeats are suppressed
         item = McpApprovalItem(
-            agent=self._current_agent,
+            agent=self._runtime.agent,
             request=dataclasses.replace(request, arguments=copy.deepcopy(request.arguments)),
             generation=generation,
             fingerprint=fingerprint,
@@ -1346,19 +1303,19 @@ class RealtimeSession(EventEmitter):
         self.emit(
             "tool_approval_requested",
             ToolApprovalRequestedEvent(
-                agent=self._current_agent, approval_item=item, context=self._context
+                agent=self._runtime.agent, approval_item=item, context=self._context
             ),
         )
 
     def _on_mcp_tool_call_completed(self, item: Any) -> None:
-        if not self._is_live(self._generation):
+        if not self._runtime.is_live(self._runtime.generation):
             return
-        self.emit("mcp_tool_call_completed", McpToolCallCompletedEvent(self._current_agent, item))
+        self.emit("mcp_tool_call_completed", McpToolCallCompletedEvent(self._runtime.agent, item))
         if self._auto_mcp_response:
             try:
                 self._transport.request_response()
             except Exception as exc:
-                self._emit_error(f"could not request a response: {exc}", "transport", exc)
+                self._runtime.emit_error(f"could not request a response: {exc}", "transport", exc)
 
     def _on_mcp_tools_listed(self, event: McpToolsListedEvent) -> None:
         self._mcp_tools_by_server[event.server_label] = list(event.tools)
@@ -1367,7 +1324,7 @@ class RealtimeSession(EventEmitter):
     def _recompute_mcp_tools(self) -> None:
         tools: list[dict[str, Any]] = []
         seen: set[str] = set()
-        for server in self._current_tools.mcp:
+        for server in self._runtime.tools.mcp:
             allowed = server.allowed_tools
             names: set[str] | None = None
             if isinstance(allowed, list):
@@ -1482,14 +1439,6 @@ def _mcp_response_event(item_id: str, approve: bool, reason: str | None) -> dict
     if reason is not None:
         item["reason"] = reason
     return {"type": "conversation.item.create", "previous_item_id": item_id, "item": item}
-
-
-def _loop_running() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
 
 
 def _consume_task_exception(task: asyncio.Task[Any]) -> None:
