@@ -35,13 +35,10 @@ from ..events import (
     EventEmitter,
     EventStream,
     FunctionCallEvent,
-    ItemDeletedEvent,
     McpToolsListedEvent,
     OutputTextDeltaEvent,
     RealtimeItem,
     RealtimeMcpApprovalRequestItem,
-    RealtimeMessageItem,
-    RealtimeToolCallItem,
     TranscriptDeltaEvent,
     TurnDoneEvent,
     TurnStartedEvent,
@@ -62,8 +59,6 @@ from ..session_events import (
     AudioStartEvent,
     AudioStoppedEvent,
     GuardrailTrippedEvent,
-    HistoryAddedEvent,
-    HistoryUpdatedEvent,
     McpApprovalItem,
     McpToolCallCompletedEvent,
     McpToolsChangedEvent,
@@ -81,6 +76,7 @@ from ..tools import (
     parse_tool_arguments,
     stringify_tool_output,
 )
+from .history import TRANSCRIPTION_COMPLETED, SessionHistory
 from .runtime import SessionRuntime
 from .session_config import compute_initial_session_config, default_config, tracing_setting
 
@@ -97,7 +93,6 @@ __all__ = [
 logger = logging.getLogger("realtime_transport.session")
 
 DEFAULT_REJECTION_MESSAGE = "Tool execution was not approved."
-_TRANSCRIPTION_COMPLETED = "conversation.item.input_audio_transcription.completed"
 _MAX_RESPONSE_SNAPSHOTS = 64
 _MAX_TOOL_CALL_RECORDS = 1024
 
@@ -200,14 +195,12 @@ class RealtimeSession(EventEmitter):
         self._runtime = SessionRuntime(self.emit, self._transport, self._context, agent)
         self._output_guardrails = list(output_guardrails)
         self._debounce = guardrail_debounce_text_length
-        self._history_store_audio = history_store_audio
         self._tracing = tracing_setting(tracing_disabled, workflow_name, group_id, trace_metadata)
         self._tool_error_formatter = tool_error_formatter
         self._auto_mcp_response = automatically_trigger_response_for_mcp_tool_calls
         self._last_config: dict[str, Any] = default_config()
 
-        self._history: list[RealtimeItem] = []
-        self._context.history = self._history
+        self._history = SessionHistory(self._runtime, store_audio=history_store_audio)
         self._listeners_attached = False
         self._raw_unsubscribe: Callable[[], None] | None = None
         self._streams: set[EventStream] = set()
@@ -246,7 +239,7 @@ class RealtimeSession(EventEmitter):
     @property
     def history(self) -> list[RealtimeItem]:
         """The local conversation history (a new list; the items are shared, do not mutate)."""
-        return list(self._history)
+        return list(self._history.items)
 
     @property
     def muted(self) -> bool | None:
@@ -287,9 +280,7 @@ class RealtimeSession(EventEmitter):
         self._runtime.agent = self._initial_agent
         self._last_config = default_config()  # nothing of an earlier connection carries over
         self._attach_listeners()
-        self._history = []
-        self._context.history = self._history
-        self.emit("history_updated", HistoryUpdatedEvent([]))
+        self._history.reset()
 
         agent = self._runtime.agent
         tools = await prepare_agent_tools(agent, self._context)
@@ -617,13 +608,13 @@ class RealtimeSession(EventEmitter):
         t.on("audio_interrupted", self._on_audio_interrupted)
         t.on("audio_transcript_delta", self._on_transcript_delta)
         t.on("output_text_delta", self._on_text_delta)
-        t.on("item_update", self._on_item_update)
-        t.on("item_deleted", self._on_item_deleted)
+        t.on("item_update", self._history.on_item_update)
+        t.on("item_deleted", self._history.on_item_deleted)
         t.on("function_call", self._on_function_call)
         t.on("mcp_approval_request", self._on_mcp_approval_request)
         t.on("mcp_tool_call_completed", self._on_mcp_tool_call_completed)
         t.on("mcp_tools_listed", self._on_mcp_tools_listed)
-        t.on(_TRANSCRIPTION_COMPLETED, self._on_transcription_completed)
+        t.on(TRANSCRIPTION_COMPLETED, self._history.on_transcription_completed)
         self._sync_raw_listener()
 
     def _on_raw(self, event: Any) -> None:
@@ -717,82 +708,6 @@ class RealtimeSession(EventEmitter):
             "audio_interrupted",
             SessionAudioInterruptedEvent(self._runtime.agent, item_id, audio_end_ms),
         )
-
-    # -- history ---------------------------------------------------------------------------------
-
-    def _on_item_update(self, item: RealtimeItem) -> None:
-        try:
-            self._upsert(item)
-        except Exception as exc:
-            self._runtime.emit_error(f"could not update the history: {exc}", "history", exc)
-
-    def _upsert(self, incoming: RealtimeItem) -> None:
-        item = self._own_copy(incoming)
-        history = self._history
-        index = _index_of(history, item.item_id)
-        if index is not None:
-            old = history[index]
-            if isinstance(item, RealtimeMessageItem) and isinstance(old, RealtimeMessageItem):
-                _keep_transcripts(old, item)
-            if (
-                isinstance(item, RealtimeToolCallItem)
-                and isinstance(old, RealtimeToolCallItem)
-                and item.output is None
-                and old.output is not None
-            ):
-                item.output = old.output  # a late in_progress echo must not erase the answer
-                item.status = old.status
-            history[index] = item
-            self.emit("history_updated", HistoryUpdatedEvent(list(history)))
-            return
-        previous = _index_of(history, item.previous_item_id) if item.previous_item_id else None
-        if previous is not None:
-            history.insert(previous + 1, item)
-        else:
-            history.append(item)
-        self.emit("history_added", HistoryAddedEvent(item))
-        self.emit("history_updated", HistoryUpdatedEvent(list(history)))
-
-    def _own_copy(self, item: RealtimeItem) -> RealtimeItem:
-        if isinstance(item, RealtimeMessageItem):
-            content = [dict(part) for part in item.content]
-            if not self._history_store_audio:
-                for part in content:
-                    if part.get("audio") is not None:
-                        part["audio"] = None
-            status = item.status
-            if item.role != "system" and not status:
-                status = "completed"
-            return dataclasses.replace(item, content=content, status=status)
-        if isinstance(item, RealtimeMcpApprovalRequestItem):
-            return dataclasses.replace(item, arguments=copy.deepcopy(item.arguments))
-        return dataclasses.replace(item)
-
-    def _on_item_deleted(self, event: ItemDeletedEvent) -> None:
-        index = _index_of(self._history, event.item_id)
-        if index is None:
-            return
-        del self._history[index]
-        self.emit("history_updated", HistoryUpdatedEvent(list(self._history)))
-
-    def _on_transcription_completed(self, event: Any) -> None:
-        try:
-            item_id = _field(event, "item_id")
-            transcript = _field(event, "transcript") or ""
-            index = _index_of(self._history, item_id) if item_id else None
-            if index is None:
-                return
-            old = self._history[index]
-            if not isinstance(old, RealtimeMessageItem):
-                return
-            content = [
-                {**part, "transcript": transcript} if part.get("type") == "input_audio" else part
-                for part in old.content
-            ]
-            self._history[index] = dataclasses.replace(old, content=content, status="completed")
-            self.emit("history_updated", HistoryUpdatedEvent(list(self._history)))
-        except Exception as exc:
-            self._runtime.emit_error(f"could not add the input transcript: {exc}", "history", exc)
 
     # -- tool calls ------------------------------------------------------------------------------
 
@@ -1381,25 +1296,6 @@ def _fingerprint(name: str, arguments: str) -> str:
     return json.dumps([name, normalized], sort_keys=True, separators=(",", ":"), default=str)
 
 
-def _index_of(history: list[RealtimeItem], item_id: str | None) -> int | None:
-    if not item_id:
-        return None
-    for index in range(len(history) - 1, -1, -1):  # recent items are the ones updated
-        if history[index].item_id == item_id:
-            return index
-    return None
-
-
-def _keep_transcripts(old: RealtimeMessageItem, new: RealtimeMessageItem) -> None:
-    if new.role != "assistant":
-        return
-    for index, part in enumerate(new.content):
-        if part.get("type") != "output_audio" or part.get("transcript"):
-            continue
-        if index < len(old.content) and old.content[index].get("transcript"):
-            part["transcript"] = old.content[index]["transcript"]
-
-
 def _final_text(output: Sequence[Any]) -> str:
     """From the last output item backwards: the first message whose last part has text."""
     for item in reversed(output):
@@ -1422,12 +1318,6 @@ def _last_message_id(output: Sequence[Any]) -> str:
         if isinstance(item, Mapping) and item.get("type") == "message":
             return str(item.get("id") or "")
     return ""
-
-
-def _field(event: Any, name: str) -> Any:
-    if isinstance(event, Mapping):
-        return event.get(name)
-    return getattr(event, name, None)
 
 
 def _mcp_response_event(item_id: str, approve: bool, reason: str | None) -> dict[str, Any]:
