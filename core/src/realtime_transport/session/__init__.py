@@ -17,12 +17,9 @@ wires them to the transport. Import the public names from here (or from ``realti
 
 from __future__ import annotations
 
-from .realtime_session import (
-    DEFAULT_REJECTION_MESSAGE,
-    RealtimeSession,
-    ToolErrorFormatterArgs,
-)
-from .realtime_session import ToolErrorFormatter as ToolErrorFormatter
+from .approvals import DEFAULT_REJECTION_MESSAGE, ToolErrorFormatterArgs
+from .approvals import ToolErrorFormatter as ToolErrorFormatter
+from .realtime_session import RealtimeSession
 from .realtime_session import logger as logger
 from .runtime import ErrorSource as ErrorSource
 from .session_config import compute_initial_session_config

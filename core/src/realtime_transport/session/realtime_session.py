@@ -17,16 +17,14 @@ from __future__ import annotations
 import asyncio
 import copy
 import dataclasses
-import inspect
 import json
 import logging
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from ..agent import AgentTools, RealtimeAgent, is_enabled, prepare_agent_tools
-from ..context import RealtimeContext, ToolContext
+from ..agent import RealtimeAgent, prepare_agent_tools
+from ..context import RealtimeContext
 from ..errors import ModelBehaviorError, TransportConnectionError, UserError
 from ..events import (
     AudioEvent,
@@ -34,7 +32,6 @@ from ..events import (
     ConnectionEvent,
     EventEmitter,
     EventStream,
-    FunctionCallEvent,
     McpToolsListedEvent,
     OutputTextDeltaEvent,
     RealtimeItem,
@@ -50,11 +47,9 @@ from ..guardrails import (
     OutputGuardrailTripwireTriggered,
     guardrail_feedback_message,
 )
-from ..handoffs import Handoff
 from ..session_events import (
     SESSION_EVENTS,
     AgentEndEvent,
-    AgentHandoffEvent,
     AgentStartEvent,
     AudioStartEvent,
     AudioStoppedEvent,
@@ -65,20 +60,19 @@ from ..session_events import (
     SessionAudioInterruptedEvent,
     ToolApprovalItem,
     ToolApprovalRequestedEvent,
-    ToolEndEvent,
-    ToolStartEvent,
 )
-from ..tools import (
-    BackgroundResult,
-    FunctionTool,
-    ToolArgumentsError,
-    ToolTimeoutError,
-    parse_tool_arguments,
-    stringify_tool_output,
+from .agent_switch import AgentSwitcher
+from .approvals import (
+    DEFAULT_REJECTION_MESSAGE,
+    ToolApprovals,
+    ToolErrorFormatter,
+    ToolErrorFormatterArgs,
 )
+from .call_records import call_fingerprint
 from .history import TRANSCRIPTION_COMPLETED, SessionHistory
 from .runtime import SessionRuntime
 from .session_config import compute_initial_session_config, default_config, tracing_setting
+from .tool_calls import ToolCalls
 
 if TYPE_CHECKING:
     from ..transport import ApiKey, RealtimeTransportLayer
@@ -92,34 +86,7 @@ __all__ = [
 
 logger = logging.getLogger("realtime_transport.session")
 
-DEFAULT_REJECTION_MESSAGE = "Tool execution was not approved."
 _MAX_RESPONSE_SNAPSHOTS = 64
-_MAX_TOOL_CALL_RECORDS = 1024
-
-
-@dataclass(frozen=True)
-class ToolErrorFormatterArgs:
-    """What ``tool_error_formatter`` gets; it returns the output the model sees (or ``None``)."""
-
-    kind: Literal["approval_rejected"]
-    tool_name: str
-    call_id: str
-    default_message: str
-
-
-ToolErrorFormatter = Callable[[ToolErrorFormatterArgs], "str | Awaitable[str | None] | None"]
-
-
-@dataclass
-class _CallRecord:
-    """One tool call id of one agent: what the model asked, and what it was answered."""
-
-    fingerprint: str
-    state: Literal["running", "awaiting_approval", "committed", "failed"] = "running"
-    output: str | None = None
-    start_response: bool = True
-    sending: bool = False
-    settled: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass
@@ -186,7 +153,7 @@ class RealtimeSession(EventEmitter):
             )
         from ..config import to_ga_config
 
-        self._config: dict[str, Any] = to_ga_config(config) if config else {}
+        user_config: dict[str, Any] = to_ga_config(config) if config else {}
         self._transport = _resolve_transport(transport, model, transport_options)
         self._initial_agent = agent
         self._model = model
@@ -195,18 +162,23 @@ class RealtimeSession(EventEmitter):
         self._runtime = SessionRuntime(self.emit, self._transport, self._context, agent)
         self._output_guardrails = list(output_guardrails)
         self._debounce = guardrail_debounce_text_length
-        self._tracing = tracing_setting(tracing_disabled, workflow_name, group_id, trace_metadata)
-        self._tool_error_formatter = tool_error_formatter
         self._auto_mcp_response = automatically_trigger_response_for_mcp_tool_calls
-        self._last_config: dict[str, Any] = default_config()
+        self._agents = AgentSwitcher(
+            self._runtime,
+            config=user_config,
+            model=model,
+            tracing=tracing_setting(tracing_disabled, workflow_name, group_id, trace_metadata),
+            on_tools_changed=self._recompute_mcp_tools,
+        )
+        self._tool_calls = ToolCalls(
+            self._runtime, ToolApprovals(self._runtime, tool_error_formatter), self._agents
+        )
 
         self._history = SessionHistory(self._runtime, store_audio=history_store_audio)
         self._listeners_attached = False
         self._raw_unsubscribe: Callable[[], None] | None = None
         self._streams: set[EventStream] = set()
         # per-connection state (reset by connect/close)
-        self._tool_calls: OrderedDict[tuple[RealtimeAgent, str], _CallRecord] = OrderedDict()
-        self._pending_approvals: dict[tuple[RealtimeAgent, str], ToolApprovalItem] = {}
         self._mcp_approvals: dict[str, _McpApproval] = {}
         self._audio_started = False
         self._audio_response_id = ""
@@ -278,13 +250,13 @@ class RealtimeSession(EventEmitter):
         generation = self._runtime.generation
         self._reset_connection_state()
         self._runtime.agent = self._initial_agent
-        self._last_config = default_config()  # nothing of an earlier connection carries over
+        self._agents.last_config = default_config()  # nothing of an earlier connection carries over
         self._attach_listeners()
         self._history.reset()
 
         agent = self._runtime.agent
         tools = await prepare_agent_tools(agent, self._context)
-        config = await self._session_config(agent, tools)
+        config = await self._agents.session_config(agent, tools)
         if generation != self._runtime.generation:
             raise TransportConnectionError("the session was closed while it was connecting")
         self._runtime.tools = tools
@@ -296,7 +268,7 @@ class RealtimeSession(EventEmitter):
             call_id=call_id,
             initial_session_config=config,
         )
-        self._last_config = config
+        self._agents.last_config = config
 
     def close(self) -> asyncio.Task[None]:
         """Close the session and its transport.
@@ -373,25 +345,14 @@ class RealtimeSession(EventEmitter):
             self._initial_agent = agent
             self._runtime.agent = agent
             return
-        generation = self._runtime.generation
-        tools = await prepare_agent_tools(agent, self._context)
-        config = await self._session_config(agent, tools)
-        if not self._runtime.is_live(generation):
-            return
-        previous = self._runtime.agent
-        self._emit_handoff(previous, agent)
-        self._runtime.agent = agent
-        self._runtime.tools = tools
-        self._transport.update_session_config(config)
-        self._last_config = config
-        self._recompute_mcp_tools()
+        await self._agents.update_agent(agent)
 
     async def get_initial_session_config(
         self, overrides: Mapping[str, Any] | None = None
     ) -> dict[str, Any]:
         """The config ``connect()`` would send for the initial agent (e.g. to accept a SIP call)."""
         tools = await prepare_agent_tools(self._initial_agent, self._context)
-        return await self._session_config(
+        return await self._agents.session_config(
             self._initial_agent, tools, overrides, base=default_config()
         )
 
@@ -432,34 +393,7 @@ class RealtimeSession(EventEmitter):
                 f"approve()/reject() need the approval item of a tool_approval_requested event, "
                 f"got {type(item).__name__}"
             )
-        key = (item.agent, item.call_id)
-        pending = self._pending_approvals.get(key)
-        if (
-            pending is None
-            or item.generation != self._runtime.generation
-            or not (pending is item or pending == item)
-        ):
-            raise UserError(
-                f"no pending approval matches this item for tool {item.tool_name!r} (call "
-                f"{item.call_id!r}): it was already decided, belongs to an earlier connection, or "
-                "was changed"
-            )
-        del self._pending_approvals[key]
-        if approve:
-            self._context.approve_tool(item.tool_name, item.call_id, always=always)
-        else:
-            self._context.reject_tool(item.tool_name, item.call_id, always=always, message=message)
-        record = self._tool_calls.get(key)
-        if record is None:  # pragma: no cover - records outlive their pending approvals
-            record = _CallRecord(item.fingerprint)
-            self._tool_calls[key] = record
-        record.state = "running"
-        record.settled = asyncio.Event()
-        return self._runtime.spawn(
-            self._run_function_tool(
-                item.call, item.agent, item.tool, record, item.generation, call_id=item.call_id
-            )
-        )
+        return self._tool_calls.decide(item, approve=approve, always=always, message=message)
 
     def _decide_mcp(
         self, item: McpApprovalItem, *, approve: bool, always: bool, message: str | None
@@ -545,7 +479,6 @@ class RealtimeSession(EventEmitter):
     def _reset_connection_state(self) -> None:
         self._runtime.reset()
         self._tool_calls.clear()
-        self._pending_approvals.clear()
         self._mcp_approvals.clear()
         self._audio_started = False
         self._guardrail_buffers.clear()
@@ -563,31 +496,6 @@ class RealtimeSession(EventEmitter):
             "listener",
             exc,
             code="listener_error",
-        )
-
-    def _emit_handoff(self, from_agent: RealtimeAgent, to_agent: RealtimeAgent) -> None:
-        event = AgentHandoffEvent(from_agent=from_agent, to_agent=to_agent, context=self._context)
-        self._runtime.emit_both(from_agent, "agent_handoff", event)
-
-    # -- internals: config ---------------------------------------------------------------------
-
-    async def _session_config(
-        self,
-        agent: RealtimeAgent,
-        tools: AgentTools,
-        overrides: Mapping[str, Any] | None = None,
-        *,
-        base: Mapping[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        return await compute_initial_session_config(
-            agent,
-            tools=tools,
-            context=self._context,
-            config=self._config,
-            last_config=self._last_config if base is None else base,
-            overrides=overrides,
-            model=self._model,
-            tracing=self._tracing,
         )
 
     # -- internals: transport listeners --------------------------------------------------------
@@ -610,7 +518,7 @@ class RealtimeSession(EventEmitter):
         t.on("output_text_delta", self._on_text_delta)
         t.on("item_update", self._history.on_item_update)
         t.on("item_deleted", self._history.on_item_deleted)
-        t.on("function_call", self._on_function_call)
+        t.on("function_call", self._tool_calls.on_function_call)
         t.on("mcp_approval_request", self._on_mcp_approval_request)
         t.on("mcp_tool_call_completed", self._on_mcp_tool_call_completed)
         t.on("mcp_tools_listed", self._on_mcp_tools_listed)
@@ -708,377 +616,6 @@ class RealtimeSession(EventEmitter):
             "audio_interrupted",
             SessionAudioInterruptedEvent(self._runtime.agent, item_id, audio_end_ms),
         )
-
-    # -- tool calls ------------------------------------------------------------------------------
-
-    def _on_function_call(self, call: FunctionCallEvent) -> None:
-        generation = self._runtime.generation
-        if not self._runtime.is_live(generation):
-            return
-        if not call.response_id:
-            self._runtime.emit_error(
-                f"the model called {call.name!r} outside of a response (no response id); the call "
-                "was ignored",
-                "model",
-                ModelBehaviorError(f"function call {call.name!r} has no response id"),
-                code="missing_response_id",
-            )
-            return
-        agent, tools = self._runtime.responses.get(call.response_id) or (
-            self._runtime.agent,
-            self._runtime.tools,
-        )
-        call_id = call.call_id or call.item_id
-        key = (agent, call_id)
-        fingerprint = _fingerprint(call.name, call.arguments)
-        record = self._tool_calls.get(key)
-        if record is not None:
-            if record.fingerprint != fingerprint:
-                self._runtime.emit_error(
-                    f"the model reused call id {call_id!r} for a different call ({call.name!r} "
-                    "with other arguments); the second call was ignored",
-                    "model",
-                    ModelBehaviorError(f"conflicting tool call {call_id!r}"),
-                    agent,
-                    code="conflicting_tool_call",
-                )
-                return
-            if not record.sending:  # synchronous re-entry while sending is the same call
-                self._runtime.spawn(self._replay(call, record, generation))
-            return
-        record = _CallRecord(fingerprint)  # reserved before any await
-        self._tool_calls[key] = record
-        while len(self._tool_calls) > _MAX_TOOL_CALL_RECORDS:
-            self._tool_calls.popitem(last=False)
-        self._runtime.spawn(self._run_call(call, agent, tools, record, generation, call_id))
-
-    async def _replay(self, call: FunctionCallEvent, record: _CallRecord, generation: int) -> None:
-        """An exact repeat of a call: send the stored output again instead of re-running."""
-        await record.settled.wait()
-        if (
-            record.state != "committed"
-            or record.output is None
-            or not self._runtime.is_live(generation)
-        ):
-            return
-        try:
-            self._transport.send_function_call_output(
-                call, record.output, start_response=record.start_response
-            )
-        except Exception as exc:
-            self._runtime.emit_error(f"could not send the tool output: {exc}", "transport", exc)
-
-    async def _run_call(
-        self,
-        call: FunctionCallEvent,
-        agent: RealtimeAgent,
-        tools: AgentTools,
-        record: _CallRecord,
-        generation: int,
-        call_id: str,
-    ) -> None:
-        try:
-            function = tools.functions.get(call.name)
-            handoff = tools.handoffs.get(call.name) if function is None else None
-            target: FunctionTool | Handoff | None = function or handoff
-            if target is not None and not await is_enabled(target.is_enabled, self._context, agent):
-                target = None
-            if not self._runtime.is_live(generation):
-                return
-            if target is None:
-                self._commit(record, call, f"Tool {call.name} not found", False, generation)
-                self._runtime.emit_error(
-                    f"the model called a tool that does not exist (or is disabled): {call.name!r}",
-                    "model",
-                    ModelBehaviorError(f"Tool {call.name} not found"),
-                    agent,
-                    code="tool_not_found",
-                )
-                return
-            if isinstance(target, Handoff):
-                await self._run_handoff(call, agent, target, record, generation)
-            else:
-                await self._run_function_tool(
-                    call, agent, target, record, generation, call_id=call_id
-                )
-        finally:
-            if record.state == "running":
-                record.state = "failed"
-            record.settled.set()
-
-    async def _run_function_tool(
-        self,
-        call: FunctionCallEvent,
-        agent: RealtimeAgent,
-        tool: FunctionTool,
-        record: _CallRecord,
-        generation: int,
-        *,
-        call_id: str,
-    ) -> None:
-        try:
-            await self._run_function_tool_inner(call, agent, tool, record, generation, call_id)
-        finally:
-            if record.state == "running":
-                record.state = "failed"
-            record.settled.set()
-
-    async def _run_function_tool_inner(
-        self,
-        call: FunctionCallEvent,
-        agent: RealtimeAgent,
-        tool: FunctionTool,
-        record: _CallRecord,
-        generation: int,
-        call_id: str,
-    ) -> None:
-        ctx = self._context
-        arguments = call.arguments
-        if tool.needs_approval is not False:
-            decision = ctx.approval_status(tool.name, call_id)
-            if decision is None:
-                if await self._needs_approval(tool, arguments, call_id, agent):
-                    if not self._runtime.is_live(generation):
-                        return
-                    self._request_approval(call, agent, tool, record, generation, call_id)
-                    return
-            elif decision is False:
-                output = await self._rejection_output(tool.name, call_id, generation)
-                if not self._runtime.is_live(generation):
-                    return
-                self._runtime.emit_both(
-                    agent, "agent_tool_start", ToolStartEvent(agent, tool, call, arguments, ctx)
-                )
-                if not self._runtime.is_live(generation):
-                    return
-                self._commit(record, call, output, True, generation)
-                self._runtime.emit_both(
-                    agent,
-                    "agent_tool_end",
-                    ToolEndEvent(agent, tool, call, arguments, output, None, ctx),
-                )
-                return
-        if not self._runtime.is_live(generation):
-            return
-
-        self._runtime.emit_both(
-            agent, "agent_tool_start", ToolStartEvent(agent, tool, call, arguments, ctx)
-        )
-        if not self._runtime.is_live(generation):  # a start listener may have closed the session
-            return
-        tool_ctx = ToolContext.from_run_context(
-            ctx,
-            tool_name=tool.name,
-            call_id=call_id,
-            arguments=arguments,
-            agent=agent,
-            tool_call=call,
-        )
-        start_response = True
-        result: Any = None
-        try:
-            result = await tool.invoke(tool_ctx, arguments)
-        except ToolArgumentsError as exc:
-            output = f"{exc}. Call the tool again with JSON arguments that match its schema."
-            self._runtime.emit_error(str(exc), "model", exc, agent, code="invalid_tool_arguments")
-        except ToolTimeoutError as exc:
-            if tool.timeout_behavior == "raise_exception":
-                self._runtime.emit_error(str(exc), "tool", exc, agent, code="tool_timeout")
-                return
-            output = tool.timeout_message()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            self._runtime.emit_error(
-                f"tool {tool.name!r} raised {type(exc).__name__}: {exc}",
-                "tool",
-                exc,
-                agent,
-                code="tool_error",
-            )
-            if tool.failure_error_function is None:
-                return
-            try:
-                output = tool.failure_error_function(tool_ctx, exc)
-            except Exception as format_exc:
-                self._runtime.emit_error(
-                    f"the failure_error_function of tool {tool.name!r} raised: {format_exc}",
-                    "tool",
-                    format_exc,
-                    agent,
-                )
-                return
-        else:
-            if isinstance(result, BackgroundResult):
-                start_response = False
-                result = result.value
-            output = stringify_tool_output(result)
-        if not self._runtime.is_live(generation):
-            return
-        self._commit(record, call, output, start_response, generation)
-        self._runtime.emit_both(
-            agent, "agent_tool_end", ToolEndEvent(agent, tool, call, arguments, output, result, ctx)
-        )
-
-    async def _needs_approval(
-        self, tool: FunctionTool, arguments: str, call_id: str, agent: RealtimeAgent
-    ) -> bool:
-        policy = tool.needs_approval
-        if isinstance(policy, bool):
-            return policy
-        try:
-            params = parse_tool_arguments(tool.name, arguments)
-        except ToolArgumentsError:
-            return True  # malformed arguments are never shown to a policy: fail closed
-        try:
-            value = policy(self._context, params, call_id)
-            if inspect.isawaitable(value):
-                value = await value
-            return bool(value)
-        except Exception as exc:
-            self._runtime.emit_error(
-                f"the needs_approval policy of tool {tool.name!r} raised {exc}; approval is "
-                "required",
-                "approval",
-                exc,
-                agent,
-            )
-            return True
-
-    def _request_approval(
-        self,
-        call: FunctionCallEvent,
-        agent: RealtimeAgent,
-        tool: FunctionTool,
-        record: _CallRecord,
-        generation: int,
-        call_id: str,
-    ) -> None:
-        item = ToolApprovalItem(
-            agent=agent,
-            tool=tool,
-            call=call,
-            arguments=call.arguments,
-            call_key=call_id,
-            fingerprint=record.fingerprint,
-            generation=generation,
-        )
-        record.state = "awaiting_approval"
-        self._pending_approvals[(agent, call_id)] = item
-        record.settled.set()
-        self.emit(
-            "tool_approval_requested",
-            ToolApprovalRequestedEvent(agent=agent, approval_item=item, context=self._context),
-        )
-
-    async def _rejection_output(self, tool_name: str, call_id: str, generation: int) -> str:
-        message = self._context.rejection_message(tool_name, call_id)
-        if message is not None:
-            return message
-        formatter = self._tool_error_formatter
-        if formatter is None or not self._runtime.is_live(generation):
-            return DEFAULT_REJECTION_MESSAGE
-        try:
-            value = formatter(
-                ToolErrorFormatterArgs(
-                    kind="approval_rejected",
-                    tool_name=tool_name,
-                    call_id=call_id,
-                    default_message=DEFAULT_REJECTION_MESSAGE,
-                )
-            )
-            if inspect.isawaitable(value):
-                value = await value
-        except Exception as exc:
-            logger.warning(
-                "tool_error_formatter raised %s; using the default message", type(exc).__name__
-            )
-            return DEFAULT_REJECTION_MESSAGE
-        return value if isinstance(value, str) else DEFAULT_REJECTION_MESSAGE
-
-    def _commit(
-        self,
-        record: _CallRecord,
-        call: FunctionCallEvent,
-        output: str,
-        start_response: bool,
-        generation: int,
-    ) -> None:
-        """Record the answer (so exact repeats replay it) and send it."""
-        record.state = "committed"
-        record.output = output
-        record.start_response = start_response
-        record.sending = True
-        try:
-            self._transport.send_function_call_output(call, output, start_response=start_response)
-        except Exception as exc:
-            self._runtime.emit_error(
-                f"could not send the output of {call.name!r}: {exc}", "transport", exc
-            )
-        finally:
-            record.sending = False
-            record.settled.set()
-
-    # -- handoffs ------------------------------------------------------------------------------
-
-    async def _run_handoff(
-        self,
-        call: FunctionCallEvent,
-        agent: RealtimeAgent,
-        handoff: Handoff,
-        record: _CallRecord,
-        generation: int,
-    ) -> None:
-        ctx = self._context
-        try:
-            new_agent = await handoff.on_invoke_handoff(ctx, call.arguments)
-        except ToolArgumentsError as exc:
-            if self._runtime.is_live(generation):
-                self._commit(record, call, f"{exc}", True, generation)
-                self._runtime.emit_error(
-                    str(exc), "model", exc, agent, code="invalid_tool_arguments"
-                )
-            return
-        except Exception as exc:
-            self._runtime.emit_error(
-                f"handoff {handoff.tool_name!r} failed: {type(exc).__name__}: {exc}",
-                "handoff",
-                exc,
-                agent,
-            )
-            return
-        if not self._runtime.is_live(generation):
-            return
-        if not isinstance(new_agent, RealtimeAgent):
-            self._runtime.emit_error(
-                f"handoff {handoff.tool_name!r} returned {type(new_agent).__name__}, not a "
-                "RealtimeAgent",
-                "handoff",
-                agent=agent,
-            )
-            return
-        try:
-            tools = await prepare_agent_tools(new_agent, ctx)
-            if not self._runtime.is_live(generation):
-                return
-            config = await self._session_config(new_agent, tools)
-        except Exception as exc:
-            self._runtime.emit_error(
-                f"handoff to {new_agent.name!r} failed: {type(exc).__name__}: {exc}",
-                "handoff",
-                exc,
-                agent,
-            )
-            return
-        if not self._runtime.is_live(generation):
-            return
-        self._transport.update_session_config(config)
-        self._last_config = config
-        self._emit_handoff(agent, new_agent)
-        self._runtime.agent = new_agent
-        self._runtime.tools = tools
-        self._recompute_mcp_tools()
-        self._commit(record, call, json.dumps({"assistant": new_agent.name}), True, generation)
 
     # -- output guardrails ---------------------------------------------------------------------
 
@@ -1196,7 +733,7 @@ class RealtimeSession(EventEmitter):
         generation = self._runtime.generation
         if not self._runtime.is_live(generation):
             return
-        fingerprint = _fingerprint(request.name, json.dumps(request.arguments, sort_keys=True))
+        fingerprint = call_fingerprint(request.name, json.dumps(request.arguments, sort_keys=True))
         fingerprint = f"{request.server_label}:{fingerprint}"
         existing = self._mcp_approvals.get(request.item_id)
         if existing is not None:
@@ -1285,15 +822,6 @@ def _resolve_transport(
 # ---------------------------------------------------------------------------------------------
 # Small helpers
 # ---------------------------------------------------------------------------------------------
-
-
-def _fingerprint(name: str, arguments: str) -> str:
-    """A stable identity for (tool name, arguments): JSON key order and spacing do not matter."""
-    try:
-        normalized: Any = json.loads(arguments) if arguments.strip() else {}
-    except ValueError:
-        normalized = arguments
-    return json.dumps([name, normalized], sort_keys=True, separators=(",", ":"), default=str)
 
 
 def _final_text(output: Sequence[Any]) -> str:

@@ -1,0 +1,148 @@
+"""Changing which agent the session runs: handoffs the model calls and ``update_agent()``.
+
+Both build the new agent's session config on top of the last one sent (so audio formats and
+turn detection carry over), send it with ``session.update``, emit ``agent_handoff`` and make
+the new agent and its tools current. A handoff is also a tool call, answered with the name of
+the agent that took over.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..agent import AgentTools, RealtimeAgent, prepare_agent_tools
+from ..session_events import AgentHandoffEvent
+from ..tools import ToolArgumentsError
+from .session_config import compute_initial_session_config, default_config
+
+if TYPE_CHECKING:
+    from ..events import FunctionCallEvent
+    from ..handoffs import Handoff
+    from .call_records import CallRecord
+    from .runtime import SessionRuntime
+
+__all__ = ["AgentSwitcher"]
+
+
+class AgentSwitcher:
+    """Builds each agent's session config and switches the session to another agent."""
+
+    __slots__ = ("_config", "_model", "_on_tools_changed", "_runtime", "_tracing", "last_config")
+
+    def __init__(
+        self,
+        runtime: SessionRuntime,
+        *,
+        config: dict[str, Any],
+        model: str | None,
+        tracing: Any,
+        on_tools_changed: Callable[[], None],
+    ) -> None:
+        self._runtime = runtime
+        self._config = config  # the user's session config (GA shape), applied on every update
+        self._model = model
+        self._tracing = tracing
+        self._on_tools_changed = on_tools_changed  # the current agent's tool list changed
+        self.last_config: dict[str, Any] = default_config()  # what the server was last sent
+
+    async def session_config(
+        self,
+        agent: RealtimeAgent,
+        tools: AgentTools,
+        overrides: Mapping[str, Any] | None = None,
+        *,
+        base: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """``agent``'s config on top of ``base`` (default: the last config sent)."""
+        return await compute_initial_session_config(
+            agent,
+            tools=tools,
+            context=self._runtime.context,
+            config=self._config,
+            last_config=self.last_config if base is None else base,
+            overrides=overrides,
+            model=self._model,
+            tracing=self._tracing,
+        )
+
+    async def update_agent(self, agent: RealtimeAgent) -> None:
+        """Switch a connected session to ``agent`` (dropped if the connection changes meanwhile)."""
+        runtime = self._runtime
+        generation = runtime.generation
+        tools = await prepare_agent_tools(agent, runtime.context)
+        config = await self.session_config(agent, tools)
+        if not runtime.is_live(generation):
+            return
+        self._emit_handoff(runtime.agent, agent)
+        runtime.agent = agent
+        runtime.tools = tools
+        runtime.transport.update_session_config(config)
+        self.last_config = config
+        self._on_tools_changed()
+
+    async def run_handoff(
+        self,
+        call: FunctionCallEvent,
+        agent: RealtimeAgent,
+        handoff: Handoff,
+        record: CallRecord,
+        generation: int,
+    ) -> None:
+        """Run the handoff the model called, switch to its agent, then answer the call."""
+        runtime = self._runtime
+        ctx = runtime.context
+        try:
+            new_agent = await handoff.on_invoke_handoff(ctx, call.arguments)
+        except ToolArgumentsError as exc:
+            if runtime.is_live(generation):
+                record.commit(runtime, call, f"{exc}", True)
+                runtime.emit_error(str(exc), "model", exc, agent, code="invalid_tool_arguments")
+            return
+        except Exception as exc:
+            runtime.emit_error(
+                f"handoff {handoff.tool_name!r} failed: {type(exc).__name__}: {exc}",
+                "handoff",
+                exc,
+                agent,
+            )
+            return
+        if not runtime.is_live(generation):
+            return
+        if not isinstance(new_agent, RealtimeAgent):
+            runtime.emit_error(
+                f"handoff {handoff.tool_name!r} returned {type(new_agent).__name__}, not a "
+                "RealtimeAgent",
+                "handoff",
+                agent=agent,
+            )
+            return
+        try:
+            tools = await prepare_agent_tools(new_agent, ctx)
+            if not runtime.is_live(generation):
+                return
+            config = await self.session_config(new_agent, tools)
+        except Exception as exc:
+            runtime.emit_error(
+                f"handoff to {new_agent.name!r} failed: {type(exc).__name__}: {exc}",
+                "handoff",
+                exc,
+                agent,
+            )
+            return
+        if not runtime.is_live(generation):
+            return
+        runtime.transport.update_session_config(config)
+        self.last_config = config
+        self._emit_handoff(agent, new_agent)
+        runtime.agent = new_agent
+        runtime.tools = tools
+        self._on_tools_changed()
+        record.commit(runtime, call, json.dumps({"assistant": new_agent.name}), True)
+
+    def _emit_handoff(self, from_agent: RealtimeAgent, to_agent: RealtimeAgent) -> None:
+        event = AgentHandoffEvent(
+            from_agent=from_agent, to_agent=to_agent, context=self._runtime.context
+        )
+        self._runtime.emit_both(from_agent, "agent_handoff", event)
