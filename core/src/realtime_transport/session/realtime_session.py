@@ -15,9 +15,6 @@ new connection.
 from __future__ import annotations
 
 import asyncio
-import copy
-import dataclasses
-import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,17 +22,15 @@ from typing import TYPE_CHECKING, Any
 
 from ..agent import RealtimeAgent, prepare_agent_tools
 from ..context import RealtimeContext
-from ..errors import ModelBehaviorError, TransportConnectionError, UserError
+from ..errors import TransportConnectionError, UserError
 from ..events import (
     AudioEvent,
     AudioInterruptedEvent,
     ConnectionEvent,
     EventEmitter,
     EventStream,
-    McpToolsListedEvent,
     OutputTextDeltaEvent,
     RealtimeItem,
-    RealtimeMcpApprovalRequestItem,
     TranscriptDeltaEvent,
     TurnDoneEvent,
     TurnStartedEvent,
@@ -55,11 +50,8 @@ from ..session_events import (
     AudioStoppedEvent,
     GuardrailTrippedEvent,
     McpApprovalItem,
-    McpToolCallCompletedEvent,
-    McpToolsChangedEvent,
     SessionAudioInterruptedEvent,
     ToolApprovalItem,
-    ToolApprovalRequestedEvent,
 )
 from .agent_switch import AgentSwitcher
 from .approvals import (
@@ -68,8 +60,8 @@ from .approvals import (
     ToolErrorFormatter,
     ToolErrorFormatterArgs,
 )
-from .call_records import call_fingerprint
 from .history import TRANSCRIPTION_COMPLETED, SessionHistory
+from .hosted_mcp import HostedMcp
 from .runtime import SessionRuntime
 from .session_config import compute_initial_session_config, default_config, tracing_setting
 from .tool_calls import ToolCalls
@@ -93,12 +85,6 @@ _MAX_RESPONSE_SNAPSHOTS = 64
 class _GuardrailBuffer:
     text: str = ""
     runs: int = 0
-
-
-@dataclass
-class _McpApproval:
-    item: McpApprovalItem
-    decided: bool = False
 
 
 class RealtimeSession(EventEmitter):
@@ -162,13 +148,15 @@ class RealtimeSession(EventEmitter):
         self._runtime = SessionRuntime(self.emit, self._transport, self._context, agent)
         self._output_guardrails = list(output_guardrails)
         self._debounce = guardrail_debounce_text_length
-        self._auto_mcp_response = automatically_trigger_response_for_mcp_tool_calls
+        self._mcp = HostedMcp(
+            self._runtime, auto_response=automatically_trigger_response_for_mcp_tool_calls
+        )
         self._agents = AgentSwitcher(
             self._runtime,
             config=user_config,
             model=model,
             tracing=tracing_setting(tracing_disabled, workflow_name, group_id, trace_metadata),
-            on_tools_changed=self._recompute_mcp_tools,
+            on_tools_changed=self._mcp.recompute_tools,
         )
         self._tool_calls = ToolCalls(
             self._runtime, ToolApprovals(self._runtime, tool_error_formatter), self._agents
@@ -179,14 +167,11 @@ class RealtimeSession(EventEmitter):
         self._raw_unsubscribe: Callable[[], None] | None = None
         self._streams: set[EventStream] = set()
         # per-connection state (reset by connect/close)
-        self._mcp_approvals: dict[str, _McpApproval] = {}
         self._audio_started = False
         self._audio_response_id = ""
         self._guardrail_buffers: dict[tuple[str, str], _GuardrailBuffer] = {}
         self._tripped_responses: set[str] = set()
         self._response_text: dict[str, list[str]] = {}  # transcript pieces per response
-        self._mcp_tools_by_server: dict[str, list[dict[str, Any]]] = {}
-        self._available_mcp_tools: list[dict[str, Any]] = []
 
     # -- public properties ---------------------------------------------------------------------
 
@@ -220,7 +205,7 @@ class RealtimeSession(EventEmitter):
     @property
     def available_mcp_tools(self) -> list[dict[str, Any]]:
         """Hosted MCP tools the server listed for the current agent's MCP servers."""
-        return list(self._available_mcp_tools)
+        return list(self._mcp.available_tools)
 
     @property
     def connected(self) -> bool:
@@ -260,7 +245,7 @@ class RealtimeSession(EventEmitter):
         if generation != self._runtime.generation:
             raise TransportConnectionError("the session was closed while it was connecting")
         self._runtime.tools = tools
-        self._recompute_mcp_tools()
+        self._mcp.recompute_tools()
         await self._transport.connect(
             api_key=api_key if api_key is not None else self._api_key,
             model=self._model,
@@ -387,46 +372,13 @@ class RealtimeSession(EventEmitter):
         message: str | None,
     ) -> asyncio.Task[None]:
         if isinstance(item, McpApprovalItem):
-            return self._decide_mcp(item, approve=approve, always=always, message=message)
+            return self._mcp.decide(item, approve=approve, always=always, message=message)
         if not isinstance(item, ToolApprovalItem):
             raise UserError(
                 f"approve()/reject() need the approval item of a tool_approval_requested event, "
                 f"got {type(item).__name__}"
             )
         return self._tool_calls.decide(item, approve=approve, always=always, message=message)
-
-    def _decide_mcp(
-        self, item: McpApprovalItem, *, approve: bool, always: bool, message: str | None
-    ) -> asyncio.Task[None]:
-        state = self._mcp_approvals.get(item.request.item_id)
-        if (
-            state is None
-            or state.decided
-            or item.generation != self._runtime.generation
-            or not (state.item is item or state.item == item)
-        ):
-            raise UserError(
-                f"no pending MCP approval matches this item ({item.request.item_id!r}): it was "
-                "already decided, belongs to an earlier connection, or was changed"
-            )
-        if always:
-            logger.warning("always_approve/always_reject are not supported for hosted MCP tools")
-        reason = message if not approve else None
-        send = getattr(self._transport, "send_mcp_response", None)
-        try:
-            if callable(send):
-                send(item.request.item_id, approve, reason)
-            else:
-                self._transport.send_event(
-                    _mcp_response_event(item.request.item_id, approve, reason)
-                )
-        except Exception as exc:  # leave it pending so the caller can retry
-            self._runtime.emit_error(
-                f"could not send the MCP approval response: {exc}", "approval", exc, item.agent
-            )
-            raise
-        state.decided = True
-        return self._runtime.spawn(_noop())
 
     # -- event streams -----------------------------------------------------------------------------
 
@@ -479,13 +431,11 @@ class RealtimeSession(EventEmitter):
     def _reset_connection_state(self) -> None:
         self._runtime.reset()
         self._tool_calls.clear()
-        self._mcp_approvals.clear()
+        self._mcp.clear()
         self._audio_started = False
         self._guardrail_buffers.clear()
         self._tripped_responses.clear()
         self._response_text.clear()
-        self._mcp_tools_by_server.clear()
-        self._available_mcp_tools = []
 
     def _listener_failed(self, name: str, exc: BaseException) -> None:
         logger.warning("session listener for %r raised %s: %s", name, type(exc).__name__, exc)
@@ -519,9 +469,9 @@ class RealtimeSession(EventEmitter):
         t.on("item_update", self._history.on_item_update)
         t.on("item_deleted", self._history.on_item_deleted)
         t.on("function_call", self._tool_calls.on_function_call)
-        t.on("mcp_approval_request", self._on_mcp_approval_request)
-        t.on("mcp_tool_call_completed", self._on_mcp_tool_call_completed)
-        t.on("mcp_tools_listed", self._on_mcp_tools_listed)
+        t.on("mcp_approval_request", self._mcp.on_approval_request)
+        t.on("mcp_tool_call_completed", self._mcp.on_tool_call_completed)
+        t.on("mcp_tools_listed", self._mcp.on_tools_listed)
         t.on(TRANSCRIPTION_COMPLETED, self._history.on_transcription_completed)
         self._sync_raw_listener()
 
@@ -727,73 +677,6 @@ class RealtimeSession(EventEmitter):
                 f"could not stop the blocked answer: {exc}", "guardrail", exc, agent
             )
 
-    # -- hosted MCP ------------------------------------------------------------------------------
-
-    def _on_mcp_approval_request(self, request: RealtimeMcpApprovalRequestItem) -> None:
-        generation = self._runtime.generation
-        if not self._runtime.is_live(generation):
-            return
-        fingerprint = call_fingerprint(request.name, json.dumps(request.arguments, sort_keys=True))
-        fingerprint = f"{request.server_label}:{fingerprint}"
-        existing = self._mcp_approvals.get(request.item_id)
-        if existing is not None:
-            if existing.item.fingerprint != fingerprint:
-                self._runtime.emit_error(
-                    f"MCP approval request {request.item_id!r} was reused for a different call",
-                    "model",
-                    ModelBehaviorError("conflicting MCP approval request"),
-                    self._runtime.agent,
-                )
-            return  # exact repeats are suppressed
-        item = McpApprovalItem(
-            agent=self._runtime.agent,
-            request=dataclasses.replace(request, arguments=copy.deepcopy(request.arguments)),
-            generation=generation,
-            fingerprint=fingerprint,
-        )
-        self._mcp_approvals[request.item_id] = _McpApproval(item)
-        self.emit(
-            "tool_approval_requested",
-            ToolApprovalRequestedEvent(
-                agent=self._runtime.agent, approval_item=item, context=self._context
-            ),
-        )
-
-    def _on_mcp_tool_call_completed(self, item: Any) -> None:
-        if not self._runtime.is_live(self._runtime.generation):
-            return
-        self.emit("mcp_tool_call_completed", McpToolCallCompletedEvent(self._runtime.agent, item))
-        if self._auto_mcp_response:
-            try:
-                self._transport.request_response()
-            except Exception as exc:
-                self._runtime.emit_error(f"could not request a response: {exc}", "transport", exc)
-
-    def _on_mcp_tools_listed(self, event: McpToolsListedEvent) -> None:
-        self._mcp_tools_by_server[event.server_label] = list(event.tools)
-        self._recompute_mcp_tools()
-
-    def _recompute_mcp_tools(self) -> None:
-        tools: list[dict[str, Any]] = []
-        seen: set[str] = set()
-        for server in self._runtime.tools.mcp:
-            allowed = server.allowed_tools
-            names: set[str] | None = None
-            if isinstance(allowed, list):
-                names = set(allowed)
-            elif isinstance(allowed, Mapping) and isinstance(allowed.get("tool_names"), list):
-                names = set(allowed["tool_names"])
-            for listed in self._mcp_tools_by_server.get(server.server_label, ()):
-                name = str(listed.get("name", ""))
-                if not name or name in seen or (names is not None and name not in names):
-                    continue
-                seen.add(name)
-                tools.append(listed)
-        before = [t.get("name") for t in self._available_mcp_tools]
-        self._available_mcp_tools = tools
-        if [t.get("name") for t in tools] != before:
-            self.emit("mcp_tools_changed", McpToolsChangedEvent(list(tools)))
-
 
 def _resolve_transport(
     transport: str | RealtimeTransportLayer,
@@ -848,21 +731,6 @@ def _last_message_id(output: Sequence[Any]) -> str:
     return ""
 
 
-def _mcp_response_event(item_id: str, approve: bool, reason: str | None) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "type": "mcp_approval_response",
-        "approval_request_id": item_id,
-        "approve": approve,
-    }
-    if reason is not None:
-        item["reason"] = reason
-    return {"type": "conversation.item.create", "previous_item_id": item_id, "item": item}
-
-
 def _consume_task_exception(task: asyncio.Task[Any]) -> None:
     if not task.cancelled() and task.exception() is not None:
         logger.warning("closing the transport failed: %s", task.exception())
-
-
-async def _noop() -> None:
-    return None
