@@ -12,81 +12,41 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-from . import errors
-from . import schema as s
-from .audio import WireFormat, bytes_for, convert, decode, duration_ms, format_from_wire
-from .config import merge_session, response_schema, validate_session
-from .conversation import ITEM, RESPONSE_INPUT_ITEM, Conversation, Item, decode_audio
+from . import errors, items
+from .audio import WireFormat, bytes_for, decode, duration_ms, format_from_wire
+from .client_events import event_id_of, parse_client_event
+from .config import merge_session, validate_session
+from .content import compose_message, fit_to_budget, word_deltas
+from .conversation import Conversation, Item, decode_audio
 from .errors import ProtocolError
 from .ids import IdFactory
+from .options import Pace, Send, SessionOptions, SinkClosed
 from .script import FunctionCall, Reply, Script, ScriptRunner
-from .synth import Speech, synthesize
+from .synth import Speech
+from .usage import input_usage, rate_limits, response_usage, tokens, transcription_usage
 from .vad import EnergyVad, SpeechStarted, SpeechStopped, VadSettings
 
-logger = logging.getLogger("realtime_transport_emulator")
+__all__ = [
+    "MAX_BUFFER_MS",
+    "MAX_IDLE_BUFFER_MS",
+    "TRIM_SLACK_MS",
+    "Pace",
+    "RealtimeSession",
+    "Send",
+    "SessionOptions",
+    "SinkClosed",
+    "output_format",
+]
 
-Pace = Literal["fast", "realtime"]
+logger = logging.getLogger("realtime_transport_emulator")
 
 MAX_IDLE_BUFFER_MS = 60_000  # uncommitted audio kept while VAD hears no speech
 MAX_BUFFER_MS = 15 * 60_000  # uncommitted audio kept in any case
 TRIM_SLACK_MS = 5_000  # trim in steps, not on every chunk
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-
-
-class SinkClosed(Exception):
-    """The connection behind ``send`` is gone; the session stops quietly."""
-
-
-@dataclass(frozen=True)
-class SessionOptions:
-    """Behaviour knobs shared by every session of an emulator."""
-
-    pace: Pace = "fast"
-    chunk_ms: int = 100  # audio per output_audio.delta
-    text_delta_ms: float = 25.0  # spacing of text deltas when pace="realtime"
-    response_latency_ms: float = 0.0  # pause between response.created and the first output
-    rate_limits: bool = True  # send rate_limits.updated after response.created
-    error_mid_response: int | None = None  # fault: fail the K-th response after its first delta
-
-
-_EVENT_ID = s.string(max_length=512)
-_BASE: dict[str, s.Validator] = {"type": s.anything(), "event_id": _EVENT_ID}
-_CLIENT_EVENTS: dict[str, s.Validator] = {
-    "session.update": s.obj({**_BASE, "session": s.anything()}, required=("session",)),
-    "input_audio_buffer.append": s.obj({**_BASE, "audio": s.string()}, required=("audio",)),
-    "input_audio_buffer.commit": s.obj(_BASE),
-    "input_audio_buffer.clear": s.obj(_BASE),
-    "output_audio_buffer.clear": s.obj({**_BASE, "response_id": s.string()}),
-    "conversation.item.create": s.obj(
-        {**_BASE, "previous_item_id": s.nullable(s.string()), "item": ITEM}, required=("item",)
-    ),
-    "conversation.item.retrieve": s.obj({**_BASE, "item_id": s.string()}, required=("item_id",)),
-    "conversation.item.truncate": s.obj(
-        {
-            **_BASE,
-            "item_id": s.string(),
-            "content_index": s.integer(0),
-            "audio_end_ms": s.integer(0),
-        },
-        required=("item_id", "content_index", "audio_end_ms"),
-    ),
-    "conversation.item.delete": s.obj({**_BASE, "item_id": s.string()}, required=("item_id",)),
-    "response.create": s.obj({**_BASE, "response": response_schema(RESPONSE_INPUT_ITEM)}),
-    "response.cancel": s.obj({**_BASE, "response_id": s.string()}),
-}
-
-
-def _tokens(text: str) -> int:
-    return math.ceil(len(text) / 4) if text else 0
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
 
 
 @dataclass
@@ -222,11 +182,11 @@ class RealtimeSession:
 
     async def handle(self, event: Any) -> None:
         """Process one client event; protocol errors become ``error`` events."""
-        event_id = event.get("event_id") if isinstance(event, dict) else None
-        if not isinstance(event_id, str):
-            event_id = None
+        event_id = event_id_of(event)
         try:
-            await self._dispatch(event, event_id)
+            kind, checked = parse_client_event(event)
+            handler = getattr(self, "_on_" + kind.replace(".", "_"))
+            await handler(checked, event_id)
         except ProtocolError as error:
             await self.send_error(error, event_id)
         except SinkClosed:
@@ -241,23 +201,6 @@ class RealtimeSession:
                 ),
                 event_id,
             )
-
-    async def _dispatch(self, event: Any, event_id: str | None) -> None:
-        if not isinstance(event, dict):
-            raise errors.ProtocolError(
-                "Client events must be JSON objects with a 'type'.", code="invalid_value"
-            )
-        kind = event.get("type")
-        if kind is None:
-            raise errors.missing("type")
-        if not isinstance(kind, str):
-            raise errors.invalid_type("type", kind, "a string")
-        validator = _CLIENT_EVENTS.get(kind)
-        if validator is None:
-            raise errors.invalid_value("type", kind, list(_CLIENT_EVENTS))
-        checked = validator(event, "")
-        handler = getattr(self, "_on_" + kind.replace(".", "_"))
-        await handler(checked, event_id)
 
     # ------------------------------------------------------------------ session.update
 
@@ -451,8 +394,7 @@ class RealtimeSession:
         )
         previous = self.conversation.insert(item)
         await self.send("input_audio_buffer.committed", previous_item_id=previous, item_id=item_id)
-        await self.send("conversation.item.added", previous_item_id=previous, item=item.public())
-        await self.send("conversation.item.done", previous_item_id=previous, item=item.public())
+        await items.announce(self, previous, item)
 
         async def transcribe() -> None:
             await self._transcribe(item, heard, audio_ms)
@@ -466,9 +408,7 @@ class RealtimeSession:
         settings = self._input_config().get("transcription")
         if not isinstance(settings, dict):
             return
-        words = transcript.split(" ")
-        for index, word in enumerate(words):
-            delta = word if index == len(words) - 1 else word + " "
+        for delta in word_deltas(transcript):
             if delta:
                 await self.send(
                     "conversation.item.input_audio_transcription.delta",
@@ -477,111 +417,35 @@ class RealtimeSession:
                     delta=delta,
                 )
         item.wire["content"][0]["transcript"] = transcript
-        if settings.get("model") == "whisper-1":
-            usage: dict[str, Any] = {"type": "duration", "seconds": round(audio_ms / 1000, 3)}
-        else:
-            audio_tokens = math.ceil(audio_ms / 100)
-            text_tokens = _tokens(transcript)
-            usage = {
-                "type": "tokens",
-                "input_tokens": audio_tokens,
-                "output_tokens": text_tokens,
-                "total_tokens": audio_tokens + text_tokens,
-                "input_token_details": {"audio_tokens": audio_tokens, "text_tokens": 0},
-            }
         await self.send(
             "conversation.item.input_audio_transcription.completed",
             item_id=item.id,
             content_index=0,
             transcript=transcript,
-            usage=usage,
+            usage=transcription_usage(settings.get("model"), audio_ms, transcript),
         )
 
     # ------------------------------------------------------------------ conversation items
 
-    def _build_item(self, raw: dict[str, Any], param: str = "item") -> Item:
-        item_id = raw.get("id") or self.ids.new("item")
-        wire: dict[str, Any] = {"id": item_id, "object": "realtime.item", "type": raw["type"]}
-        wire["status"] = "completed"
-        item = Item(wire=wire)
-        if raw["type"] == "message":
-            wire["role"] = raw["role"]
-            content = []
-            for index, part in enumerate(raw["content"]):
-                part = dict(part)
-                if part["type"] == "output_audio":
-                    raise errors.ProtocolError(
-                        "Assistant audio cannot be created by the client; "
-                        "use an 'output_text' content part.",
-                        code="invalid_value",
-                        param=f"{param}.content[{index}].type",
-                    )
-                if part["type"] == "input_audio":
-                    audio = decode_audio(part.pop("audio", ""), f"{param}.content[{index}].audio")
-                    item.audio[index] = bytearray(audio)
-                    item.audio_format[index] = self.input_format
-                    part.setdefault("transcript", None)
-                    if part["transcript"] is None:
-                        item.heard = self.runner.next_transcript(
-                            duration_ms(len(audio), self.input_format)
-                        )
-                content.append(part)
-            wire["content"] = content
-        else:
-            for key, value in raw.items():
-                if key not in ("id", "object", "type", "status"):
-                    wire[key] = value
-            if raw["type"] == "function_call" and "call_id" not in wire:
-                wire["call_id"] = self.ids.new("call")
-        return item
-
     async def _on_conversation_item_create(
         self, event: dict[str, Any], event_id: str | None
     ) -> None:
-        item = self._build_item(event["item"])
-        previous = self.conversation.insert(item, event.get("previous_item_id"))
-        await self.send("conversation.item.added", previous_item_id=previous, item=item.public())
-        await self.send("conversation.item.done", previous_item_id=previous, item=item.public())
+        await items.create(self, event)
 
     async def _on_conversation_item_retrieve(
         self, event: dict[str, Any], event_id: str | None
     ) -> None:
-        item = self.conversation.get(event["item_id"])
-        await self.send("conversation.item.retrieved", item=item.with_audio())
+        await items.retrieve(self, event)
 
     async def _on_conversation_item_delete(
         self, event: dict[str, Any], event_id: str | None
     ) -> None:
-        item = self.conversation.delete(event["item_id"])
-        await self.send("conversation.item.deleted", item_id=item.id)
+        await items.delete(self, event)
 
     async def _on_conversation_item_truncate(
         self, event: dict[str, Any], event_id: str | None
     ) -> None:
-        item = self.conversation.get(event["item_id"])
-        index: int = event["content_index"]
-        end_ms: int = event["audio_end_ms"]
-        content = item.wire.get("content") or []
-        if (
-            item.type != "message"
-            or item.role != "assistant"
-            or index >= len(content)
-            or content[index].get("type") != "output_audio"
-            or index not in item.audio
-        ):
-            raise errors.truncate_unsupported()
-        available = int(item.audio_ms(index))
-        if end_ms > available:
-            raise errors.truncate_too_long(available, end_ms)
-        fmt = item.audio_format[index]
-        del item.audio[index][bytes_for(end_ms, fmt) :]
-        content[index]["transcript"] = ""  # the model forgets what the user did not hear
-        await self.send(
-            "conversation.item.truncated",
-            item_id=item.id,
-            content_index=index,
-            audio_end_ms=end_ms,
-        )
+        await items.truncate(self, event)
 
     # ------------------------------------------------------------------ responses
 
@@ -611,7 +475,7 @@ class RealtimeSession:
             if raw["type"] == "item_reference":
                 context.append(self.conversation.get(raw["id"], f"response.input[{index}].id"))
             else:
-                context.append(self._build_item(raw, f"response.input[{index}]"))
+                context.append(items.build_item(self, raw, f"response.input[{index}]"))
         return context
 
     async def _create_response(
@@ -644,18 +508,8 @@ class RealtimeSession:
         self.responses[response.id] = response
         await self.send("response.created", response=self._snapshot(response, "in_progress"))
         if self.options.rate_limits:
-            await self.send(
-                "rate_limits.updated",
-                rate_limits=[
-                    {"name": "requests", "limit": 5000, "remaining": 4999, "reset_seconds": 0.012},
-                    {
-                        "name": "tokens",
-                        "limit": 40000,
-                        "remaining": 40000 - self._input_usage(response)["input_tokens"],
-                        "reset_seconds": 0.5,
-                    },
-                ],
-            )
+            inputs = input_usage(response.instructions, response.context)["input_tokens"]
+            await self.send("rate_limits.updated", rate_limits=rate_limits(inputs))
         if after_created is not None:
             await after_created()
         task = asyncio.get_running_loop().create_task(
@@ -707,18 +561,14 @@ class RealtimeSession:
     async def _produce(self, response: _Response, reply: Reply, user_text: str) -> None:
         await response.sleep(self.options.response_latency_ms / 1000)
         budget = response.max_output_tokens if isinstance(response.max_output_tokens, int) else None
-        audio_out = "audio" in response.modalities
         output_index = 0
         if reply.echo or reply.text is not None:
-            speech: Speech | None = None
-            if reply.echo:
-                text, speech = self._echo(response, user_text, audio_out)
-            else:
-                text = (reply.text or "").replace("{user_text}", user_text)
-                if audio_out:
-                    speech = synthesize(text, response.output_format, duration_ms=reply.audio_ms)
+            audio_format = response.output_format if "audio" in response.modalities else None
+            text, speech = compose_message(reply, user_text, response.context, audio_format)
             if budget is not None:
-                text, speech, budget = self._fit(response, text, speech, budget)
+                text, speech, budget, cut = fit_to_budget(text, speech, budget)
+                if cut:
+                    response.incomplete_reason = "max_output_tokens"
             if not response.stopped:
                 await self._stream_message(response, output_index, text, speech)
                 output_index += 1
@@ -727,7 +577,7 @@ class RealtimeSession:
             if response.stopped:
                 break
             if budget is not None:
-                cost = _tokens(str(call.arguments))
+                cost = tokens(str(call.arguments))
                 if cost > budget:
                     response.incomplete_reason = "max_output_tokens"
                     break
@@ -735,47 +585,6 @@ class RealtimeSession:
             call_ids.append(await self._stream_call(response, output_index, call))
             output_index += 1
         await self._finish(response, reply, call_ids)
-
-    def _echo(
-        self, response: _Response, user_text: str, audio_out: bool
-    ) -> tuple[str, Speech | None]:
-        """Echo: the user's last audio (re-encoded to the output format), else their text."""
-        if not audio_out:
-            return user_text, None
-        target = format_from_wire(response.output_format)
-        for item in reversed(response.context):
-            if item.type == "message" and item.role == "user":
-                for index, data in item.audio.items():
-                    audio = convert(bytes(data), item.audio_format[index], target)
-                    length = duration_ms(len(audio), target)
-                    return user_text, Speech(audio, target, length, ((user_text, 0.0),))
-                break
-        return user_text, synthesize(user_text, target)
-
-    def _fit(
-        self, response: _Response, text: str, speech: Speech | None, budget: int
-    ) -> tuple[str, Speech | None, int]:
-        """Cut a message to ``max_output_tokens`` (text 4 chars/token, audio 50 ms/token)."""
-        if speech is None:
-            if _tokens(text) <= budget:
-                return text, None, budget - _tokens(text)
-            response.incomplete_reason = "max_output_tokens"
-            return text[: budget * 4], None, 0
-        words = list(speech.words)
-        kept, spent, end_ms = 0, 0, 0.0
-        for index in range(len(words)):
-            word_end = words[index + 1][1] if index + 1 < len(words) else speech.duration_ms
-            cost = _tokens("".join(w for w, _ in words[: index + 1])) + math.ceil(word_end / 50)
-            if cost > budget:
-                break
-            kept, spent, end_ms = index + 1, cost, word_end
-        if kept == len(words):
-            return text, speech, budget - spent
-        response.incomplete_reason = "max_output_tokens"
-        fmt = speech.fmt
-        audio = speech.audio[: bytes_for(end_ms, fmt)]
-        cut = Speech(audio, fmt, duration_ms(len(audio), fmt), tuple(words[:kept]))
-        return "".join(w for w, _ in words[:kept]), cut, 0
 
     async def _pace(self, response: _Response, start: float, offset_s: float) -> None:
         if self.options.pace == "realtime":
@@ -889,13 +698,10 @@ class RealtimeSession:
         else:
             content = {"type": "output_text", "text": ""}
             item.wire["content"] = [content]
-            pieces = text.split(" ")
-            for index, word in enumerate(pieces):
-                delay = index * self.options.text_delta_ms / 1000
-                await self._pace(response, start, delay)
+            for index, delta in enumerate(word_deltas(text)):
+                await self._pace(response, start, index * self.options.text_delta_ms / 1000)
                 if response.stopped:
                     break
-                delta = word if index == len(pieces) - 1 else word + " "
                 if not delta:
                     continue
                 said += delta
@@ -904,7 +710,7 @@ class RealtimeSession:
                 await self._maybe_fail(response)
             await self.send("response.output_text.done", **ids, content_index=0, text=said)
             part = {"type": "text", "text": said}
-        response.output_text_tokens += _tokens(said)
+        response.output_text_tokens += tokens(said)
         await self.send("response.content_part.done", **ids, content_index=0, part=part)
         await self._close_item(response, output_index, item, previous)
 
@@ -915,7 +721,12 @@ class RealtimeSession:
         ``_on_output_audio_buffer_clear``) in a subclass; ``ids`` holds ``response_id``,
         ``item_id`` and ``output_index``.
         """
-        await self.send("response.output_audio.delta", **ids, content_index=0, delta=_b64(chunk))
+        await self.send(
+            "response.output_audio.delta",
+            **ids,
+            content_index=0,
+            delta=base64.b64encode(chunk).decode("ascii"),
+        )
 
     async def _stream_call(self, response: _Response, output_index: int, call: FunctionCall) -> str:
         call_id = call.call_id or self.ids.new("call")
@@ -956,61 +767,17 @@ class RealtimeSession:
                 name=call.name,
                 arguments=arguments,
             )
-        response.output_text_tokens += _tokens(str(item.wire["arguments"]))
+        response.output_text_tokens += tokens(str(item.wire["arguments"]))
         await self._close_item(response, output_index, item, previous)
         return call_id
 
-    def _input_usage(self, response: _Response) -> dict[str, Any]:
-        text_tokens = _tokens(response.instructions)
-        audio_tokens = 0
-        image_tokens = 0
-        for item in response.context:
-            if item.type != "message":
-                text_tokens += _tokens(item.text())
-                continue
-            for index, part in enumerate(item.wire.get("content") or []):
-                kind = part.get("type")
-                if kind == "input_audio":
-                    audio_tokens += math.ceil(item.audio_ms(index) / 100)
-                elif kind == "output_audio":
-                    audio_tokens += math.ceil(item.audio_ms(index) / 50)
-                elif kind == "input_image":
-                    image_tokens += 85
-                else:
-                    text_tokens += _tokens(str(part.get("text") or ""))
-        total = text_tokens + audio_tokens + image_tokens
-        return {
-            "input_tokens": total,
-            "text_tokens": text_tokens,
-            "audio_tokens": audio_tokens,
-            "image_tokens": image_tokens,
-        }
-
     def _usage(self, response: _Response) -> dict[str, Any]:
-        inputs = self._input_usage(response)
-        cached = min(inputs["input_tokens"], self.previous_input_tokens // 64 * 64)
+        inputs = input_usage(response.instructions, response.context)
+        usage = response_usage(
+            inputs, self.previous_input_tokens, response.audio_ms, response.output_text_tokens
+        )
         self.previous_input_tokens = inputs["input_tokens"]
-        cached_text = min(cached, inputs["text_tokens"])
-        cached_audio = min(cached - cached_text, inputs["audio_tokens"])
-        out_audio = math.ceil(response.audio_ms / 50)
-        out_text = response.output_text_tokens
-        return {
-            "total_tokens": inputs["input_tokens"] + out_text + out_audio,
-            "input_tokens": inputs["input_tokens"],
-            "output_tokens": out_text + out_audio,
-            "input_token_details": {
-                "text_tokens": inputs["text_tokens"],
-                "audio_tokens": inputs["audio_tokens"],
-                "image_tokens": inputs["image_tokens"],
-                "cached_tokens": cached_text + cached_audio,
-                "cached_tokens_details": {
-                    "text_tokens": cached_text,
-                    "audio_tokens": cached_audio,
-                    "image_tokens": 0,
-                },
-            },
-            "output_token_details": {"text_tokens": out_text, "audio_tokens": out_audio},
-        }
+        return usage
 
     async def _finish(self, response: _Response, reply: Reply, call_ids: list[str]) -> None:
         if response.failure is not None:
