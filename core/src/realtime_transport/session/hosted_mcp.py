@@ -132,7 +132,7 @@ class HostedMcp:
     def decide(
         self, item: McpApprovalItem, *, approve: bool, always: bool, message: str | None
     ) -> asyncio.Task[None]:
-        """Send the decision to the server now (a done task, for the same API as tool calls)."""
+        """Send the decision to the server now; the task returned finishes at once."""
         state = self._approvals.get(item.request.item_id)
         if (
             state is None

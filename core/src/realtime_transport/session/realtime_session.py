@@ -17,40 +17,24 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..agent import RealtimeAgent, prepare_agent_tools
 from ..context import RealtimeContext
 from ..errors import TransportConnectionError, UserError
 from ..events import (
-    AudioEvent,
-    AudioInterruptedEvent,
     ConnectionEvent,
     EventEmitter,
     EventStream,
-    OutputTextDeltaEvent,
     RealtimeItem,
-    TranscriptDeltaEvent,
-    TurnDoneEvent,
-    TurnStartedEvent,
     Usage,
 )
 from ..guardrails import (
     OutputGuardrail,
-    OutputGuardrailResult,
-    OutputGuardrailTripwireTriggered,
-    guardrail_feedback_message,
 )
 from ..session_events import (
     SESSION_EVENTS,
-    AgentEndEvent,
-    AgentStartEvent,
-    AudioStartEvent,
-    AudioStoppedEvent,
-    GuardrailTrippedEvent,
     McpApprovalItem,
-    SessionAudioInterruptedEvent,
     ToolApprovalItem,
 )
 from .agent_switch import AgentSwitcher
@@ -62,9 +46,11 @@ from .approvals import (
 )
 from .history import TRANSCRIPTION_COMPLETED, SessionHistory
 from .hosted_mcp import HostedMcp
+from .output_guardrails import OutputGuardrailRunner
 from .runtime import SessionRuntime
 from .session_config import compute_initial_session_config, default_config, tracing_setting
 from .tool_calls import ToolCalls
+from .turns import Turns
 
 if TYPE_CHECKING:
     from ..transport import ApiKey, RealtimeTransportLayer
@@ -79,12 +65,6 @@ __all__ = [
 logger = logging.getLogger("realtime_transport.session")
 
 _MAX_RESPONSE_SNAPSHOTS = 64
-
-
-@dataclass
-class _GuardrailBuffer:
-    text: str = ""
-    runs: int = 0
 
 
 class RealtimeSession(EventEmitter):
@@ -146,8 +126,10 @@ class RealtimeSession(EventEmitter):
         self._api_key = api_key
         self._context: RealtimeContext[Any] = RealtimeContext(context=context)
         self._runtime = SessionRuntime(self.emit, self._transport, self._context, agent)
-        self._output_guardrails = list(output_guardrails)
-        self._debounce = guardrail_debounce_text_length
+        self._guardrails = OutputGuardrailRunner(
+            self._runtime, output_guardrails, guardrail_debounce_text_length
+        )
+        self._turns = Turns(self._runtime, self._guardrails)
         self._mcp = HostedMcp(
             self._runtime, auto_response=automatically_trigger_response_for_mcp_tool_calls
         )
@@ -167,11 +149,6 @@ class RealtimeSession(EventEmitter):
         self._raw_unsubscribe: Callable[[], None] | None = None
         self._streams: set[EventStream] = set()
         # per-connection state (reset by connect/close)
-        self._audio_started = False
-        self._audio_response_id = ""
-        self._guardrail_buffers: dict[tuple[str, str], _GuardrailBuffer] = {}
-        self._tripped_responses: set[str] = set()
-        self._response_text: dict[str, list[str]] = {}  # transcript pieces per response
 
     # -- public properties ---------------------------------------------------------------------
 
@@ -432,10 +409,8 @@ class RealtimeSession(EventEmitter):
         self._runtime.reset()
         self._tool_calls.clear()
         self._mcp.clear()
-        self._audio_started = False
-        self._guardrail_buffers.clear()
-        self._tripped_responses.clear()
-        self._response_text.clear()
+        self._turns.audio_started = False
+        self._guardrails.clear()
 
     def _listener_failed(self, name: str, exc: BaseException) -> None:
         logger.warning("session listener for %r raised %s: %s", name, type(exc).__name__, exc)
@@ -458,14 +433,14 @@ class RealtimeSession(EventEmitter):
         t.on("error", self._on_transport_error)
         t.on("connected", self._on_connected)
         t.on("disconnected", self._on_disconnected)
-        t.on("turn_started", self._on_turn_started)
-        t.on("turn_done", self._on_turn_done)
-        t.on("usage_update", self._on_usage)
-        t.on("audio", self._on_audio)
-        t.on("audio_done", self._on_audio_done)
-        t.on("audio_interrupted", self._on_audio_interrupted)
-        t.on("audio_transcript_delta", self._on_transcript_delta)
-        t.on("output_text_delta", self._on_text_delta)
+        t.on("turn_started", self._turns.on_turn_started)
+        t.on("turn_done", self._turns.on_turn_done)
+        t.on("usage_update", self._turns.on_usage)
+        t.on("audio", self._turns.on_audio)
+        t.on("audio_done", self._turns.on_audio_done)
+        t.on("audio_interrupted", self._turns.on_audio_interrupted)
+        t.on("audio_transcript_delta", self._guardrails.on_transcript_delta)
+        t.on("output_text_delta", self._guardrails.on_text_delta)
         t.on("item_update", self._history.on_item_update)
         t.on("item_deleted", self._history.on_item_deleted)
         t.on("function_call", self._tool_calls.on_function_call)
@@ -487,195 +462,9 @@ class RealtimeSession(EventEmitter):
         self.emit("connected", event)
 
     def _on_disconnected(self, event: ConnectionEvent) -> None:
-        self._audio_started = False
+        self._turns.audio_started = False
         self.emit("disconnected", event)
         self._end_streams()
-
-    def _on_turn_started(self, event: TurnStartedEvent) -> None:
-        self._audio_started = False
-        self._runtime.active_response_id = event.response_id
-        self._runtime.response_generation += 1
-        agent = self._runtime.agent
-        self._runtime.responses[event.response_id] = (agent, self._runtime.tools)
-        while len(self._runtime.responses) > _MAX_RESPONSE_SNAPSHOTS:
-            self._runtime.responses.popitem(last=False)
-        self._runtime.emit_both(
-            agent,
-            "agent_start",
-            AgentStartEvent(agent=agent, response_id=event.response_id, context=self._context),
-        )
-
-    def _on_turn_done(self, event: TurnDoneEvent) -> None:
-        response_id = event.response_id
-        agent = self._runtime.agent_for_response(response_id)
-        text = _final_text(event.output) or "".join(self._response_text.get(response_id, ()))
-        self._runtime.emit_both(
-            agent,
-            "agent_end",
-            AgentEndEvent(
-                agent=agent,
-                output=text,
-                response_id=response_id,
-                status=event.status,
-                context=self._context,
-            ),
-        )
-        if text and response_id not in self._tripped_responses:
-            self._start_guardrails(
-                text, response_id, _last_message_id(event.output), "final", agent
-            )
-        # drop per-response state
-        self._runtime.responses.pop(response_id, None)
-        self._response_text.pop(response_id, None)
-        for key in [k for k in self._guardrail_buffers if k[0] == response_id]:
-            del self._guardrail_buffers[key]
-        if self._runtime.active_response_id == response_id:
-            self._runtime.active_response_id = None
-
-    def _on_usage(self, usage: Usage) -> None:
-        self._context.usage.add(usage)
-
-    def _on_audio(self, event: AudioEvent) -> None:
-        # The per-chunk path: one flag test and one emit, no copies.
-        if not self._audio_started:
-            self._audio_started = True
-            self._audio_response_id = event.response_id
-            self.emit(
-                "audio_start",
-                AudioStartEvent(
-                    self._runtime.agent_for_response(event.response_id), event.response_id
-                ),
-            )
-        self.emit("audio", event)
-
-    def _on_audio_done(self, event: Any) -> None:
-        response_id = getattr(event, "response_id", "") or self._audio_response_id
-        self._audio_started = False
-        self.emit(
-            "audio_stopped",
-            AudioStoppedEvent(self._runtime.agent_for_response(response_id), response_id),
-        )
-
-    def _on_audio_interrupted(self, event: Any) -> None:
-        self._audio_started = False
-        item_id = ""
-        audio_end_ms = 0
-        if isinstance(event, AudioInterruptedEvent):
-            item_id, audio_end_ms = event.item_id, event.audio_end_ms
-        self.emit(
-            "audio_interrupted",
-            SessionAudioInterruptedEvent(self._runtime.agent, item_id, audio_end_ms),
-        )
-
-    # -- output guardrails ---------------------------------------------------------------------
-
-    def _on_transcript_delta(self, event: TranscriptDeltaEvent) -> None:
-        self._on_output_delta(event.delta, event.item_id, event.response_id, "audio")
-
-    def _on_text_delta(self, event: OutputTextDeltaEvent) -> None:
-        self._on_output_delta(event.delta, event.item_id, event.response_id, "text")
-
-    def _on_output_delta(self, delta: str, item_id: str, response_id: str, source: str) -> None:
-        if self._runtime.active_response_id is None and response_id:
-            self._runtime.active_response_id = response_id  # a delta without turn_started: adopt it
-        if response_id in self._runtime.responses:
-            self._response_text.setdefault(response_id, []).append(delta)
-        if self._debounce < 0 or response_id in self._tripped_responses:
-            return
-        agent = self._runtime.agent_for_response(response_id)
-        if not (self._output_guardrails or agent.output_guardrails):
-            return
-        buffer = self._guardrail_buffers.get((response_id, item_id))
-        if buffer is None:
-            buffer = self._guardrail_buffers[(response_id, item_id)] = _GuardrailBuffer()
-        buffer.text += delta
-        runs = len(buffer.text) // self._debounce
-        if runs > buffer.runs:
-            buffer.runs = runs
-            self._start_guardrails(buffer.text, response_id, item_id, source, agent)
-
-    def _start_guardrails(
-        self, text: str, response_id: str, item_id: str, source: str, agent: RealtimeAgent
-    ) -> None:
-        guardrails = [*self._output_guardrails, *agent.output_guardrails]
-        if not guardrails:
-            return
-        self._runtime.spawn(
-            self._run_guardrails(
-                guardrails,
-                text,
-                response_id,
-                item_id,
-                source,
-                agent,
-                self._runtime.generation,
-                self._runtime.response_generation,
-            )
-        )
-
-    async def _run_guardrails(
-        self,
-        guardrails: list[OutputGuardrail],
-        text: str,
-        response_id: str,
-        item_id: str,
-        source: str,
-        agent: RealtimeAgent,
-        generation: int,
-        response_generation: int,
-    ) -> None:
-        results = await asyncio.gather(
-            *(g.run(self._context, agent, text) for g in guardrails), return_exceptions=True
-        )
-        if generation != self._runtime.generation:
-            return
-        tripped: OutputGuardrailResult | None = None
-        for guardrail, result in zip(guardrails, results, strict=True):
-            if isinstance(result, BaseException):
-                if isinstance(result, asyncio.CancelledError):
-                    raise result
-                self._runtime.emit_error(
-                    f"output guardrail {guardrail.get_name()!r} raised "
-                    f"{type(result).__name__}: {result}",
-                    "guardrail",
-                    result,
-                    agent,
-                )
-            elif tripped is None and result.output.tripwire_triggered:
-                tripped = result
-        if tripped is None or response_id in self._tripped_responses:
-            return
-        self._tripped_responses.add(response_id)
-        self.emit(
-            "guardrail_tripped",
-            GuardrailTrippedEvent(
-                agent=agent,
-                error=OutputGuardrailTripwireTriggered(tripped),
-                item_id=item_id,
-                response_id=response_id,
-                context=self._context,
-            ),
-        )
-        if not self._runtime.is_live(generation):
-            return
-        active = self._runtime.active_response_id
-        if response_generation != self._runtime.response_generation or (
-            active is not None and active != response_id
-        ):
-            return  # a newer response is already under way: do not cut it
-        try:
-            if source == "text":
-                if active == response_id:
-                    self._transport.send_event(
-                        {"type": "response.cancel", "response_id": response_id}
-                    )
-            else:
-                self._transport.interrupt()
-            self._transport.send_message(guardrail_feedback_message(tripped))
-        except Exception as exc:
-            self._runtime.emit_error(
-                f"could not stop the blocked answer: {exc}", "guardrail", exc, agent
-            )
 
 
 def _resolve_transport(
@@ -700,35 +489,6 @@ def _resolve_transport(
     if model is not None:
         kwargs.setdefault("model", model)
     return get_transport(transport, **kwargs)
-
-
-# ---------------------------------------------------------------------------------------------
-# Small helpers
-# ---------------------------------------------------------------------------------------------
-
-
-def _final_text(output: Sequence[Any]) -> str:
-    """From the last output item backwards: the first message whose last part has text."""
-    for item in reversed(output):
-        if not isinstance(item, Mapping) or item.get("type") != "message":
-            continue
-        content = item.get("content") or []
-        if not content or not isinstance(content[-1], Mapping):
-            continue
-        part = content[-1]
-        kind = part.get("type")
-        if kind in ("output_text", "text"):
-            return str(part.get("text") or "")
-        if kind in ("output_audio", "audio"):
-            return str(part.get("transcript") or "")
-    return ""
-
-
-def _last_message_id(output: Sequence[Any]) -> str:
-    for item in reversed(output):
-        if isinstance(item, Mapping) and item.get("type") == "message":
-            return str(item.get("id") or "")
-    return ""
 
 
 def _consume_task_exception(task: asyncio.Task[Any]) -> None:
