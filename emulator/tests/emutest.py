@@ -51,23 +51,42 @@ class Client:
             piece = base64.b64encode(audio[offset : offset + chunk]).decode()
             await self.send({"type": "input_audio_buffer.append", "audio": piece})
 
-    async def say(self, text: str, *, output: str = "text") -> list[dict[str, Any]]:
-        """A user text message plus ``response.create``; returns events through response.done."""
+    async def ask(self, text: str, **response: Any) -> None:
+        """A user text message plus ``response.create`` (with ``response`` overrides, if any)."""
         await self.send(user_text(text))
-        await self.send({"type": "response.create", "response": {"output_modalities": [output]}})
+        create: dict[str, Any] = {"type": "response.create"}
+        if response:
+            create["response"] = response
+        await self.send(create)
+
+    async def say(self, text: str, *, output: str = "text") -> list[dict[str, Any]]:
+        """:meth:`ask` in one output modality; returns the events through ``response.done``."""
+        await self.ask(text, output_modalities=[output])
         return await self.until("response.done")
 
 
+def create_item(**item: Any) -> dict[str, Any]:
+    return {"type": "conversation.item.create", "item": item}
+
+
 def user_text(text: str, **item: Any) -> dict[str, Any]:
-    return {
-        "type": "conversation.item.create",
-        "item": {
-            "type": "message",
-            "role": "user",
-            "content": [{"type": "input_text", "text": text}],
-            **item,
-        },
-    }
+    content = [{"type": "input_text", "text": text}]
+    return create_item(type="message", role="user", content=content, **item)
+
+
+def function_output(call_id: str, output: str = "{}") -> dict[str, Any]:
+    return create_item(type="function_call_output", call_id=call_id, output=output)
+
+
+def session_update(
+    *, input: dict[str, Any] | None = None, output: dict[str, Any] | None = None, **session: Any
+) -> dict[str, Any]:
+    """A GA ``session.update``; ``input``/``output`` go to ``session.audio``."""
+    audio = {name: value for name, value in (("input", input), ("output", output)) if value}
+    body: dict[str, Any] = {"type": "realtime", **session}
+    if audio:
+        body["audio"] = audio
+    return {"type": "session.update", "session": body}
 
 
 def types(events: list[dict[str, Any]]) -> list[str]:

@@ -6,7 +6,7 @@ import base64
 
 import numpy as np
 import pytest
-from emutest import audio_of, connect, types
+from emutest import audio_of, connect, session_update, types
 from realtime_transport_emulator import (
     Emulator,
     Reply,
@@ -33,19 +33,12 @@ def voiced_end_ms(text: str) -> float:
     return spoken.duration_ms - 70.0
 
 
-def session_update(**audio_input: object) -> dict[str, object]:
-    return {
-        "type": "session.update",
-        "session": {"type": "realtime", "audio": {"input": audio_input}},
-    }
-
-
 @pytest.mark.parametrize("name", list(FORMATS))
 async def test_server_vad_turn_in_each_input_format(emulator: Emulator, name: str) -> None:
     fmt, wire = FORMATS[name]
     audio = silence(500, fmt) + speech(PHRASE, fmt) + silence(1000, fmt)
     async with connect(emulator) as client:
-        await client.send(session_update(format=wire))
+        await client.send(session_update(input={"format": wire}))
         await client.until("session.updated")
         await client.append(audio, chunk=int(fmt.bytes_per_ms * 100))
         events = await client.until("response.done")
@@ -96,7 +89,9 @@ async def test_transcription_and_scripted_match_on_spoken_input() -> None:
         transcripts=[PHRASE],
     )
     async with Emulator(script=script) as emu, connect(emu) as client:
-        await client.send(session_update(transcription={"model": "gpt-4o-mini-transcribe"}))
+        await client.send(
+            session_update(input={"transcription": {"model": "gpt-4o-mini-transcribe"}})
+        )
         await client.until("session.updated")
         await client.append(silence(300) + speech(PHRASE) + silence(700))
         events = await client.until("response.done")
@@ -121,12 +116,7 @@ async def test_transcription_and_scripted_match_on_spoken_input() -> None:
 
 async def test_manual_commit_clear_and_push_to_talk(emulator: Emulator) -> None:
     async with connect(emulator) as client:
-        await client.send(
-            {
-                "type": "session.update",
-                "session": {"type": "realtime", "audio": {"input": {"turn_detection": None}}},
-            }
-        )
+        await client.send(session_update(input={"turn_detection": None}))
         await client.until("session.updated")
         await client.append(silence(50))
         await client.send({"type": "input_audio_buffer.commit", "event_id": "c1"})
@@ -160,7 +150,7 @@ async def test_manual_commit_clear_and_push_to_talk(emulator: Emulator) -> None:
 async def test_semantic_vad_eagerness_sets_the_silence(emulator: Emulator) -> None:
     async with connect(emulator) as client:
         await client.send(
-            session_update(turn_detection={"type": "semantic_vad", "eagerness": "high"})
+            session_update(input={"turn_detection": {"type": "semantic_vad", "eagerness": "high"}})
         )
         await client.until("session.updated")
         await client.append(silence(400) + speech("hi there") + silence(600))
@@ -171,17 +161,21 @@ async def test_semantic_vad_eagerness_sets_the_silence(emulator: Emulator) -> No
 
 
 async def test_quiet_noise_is_not_speech_and_threshold_matters(emulator: Emulator) -> None:
-    barrier = {"type": "session.update", "session": {"type": "realtime"}}
+    barrier = session_update()
     async with connect(emulator) as client:
         await client.append(noise(1500, level_dbfs=-45))  # score 0.3 < 0.5
         await client.send(barrier)
         quiet = await client.until("session.updated")
-        await client.send(session_update(turn_detection={"type": "server_vad", "threshold": 0.99}))
+        await client.send(
+            session_update(input={"turn_detection": {"type": "server_vad", "threshold": 0.99}})
+        )
         await client.until("session.updated")
         await client.append(speech("hello again") + silence(700))  # about -17 dBFS: 0.86 < 0.99
         await client.send(barrier)
         strict = await client.until("session.updated")
-        await client.send(session_update(turn_detection={"type": "server_vad", "threshold": 0.8}))
+        await client.send(
+            session_update(input={"turn_detection": {"type": "server_vad", "threshold": 0.8}})
+        )
         await client.until("session.updated")
         await client.append(speech("hello again") + silence(700))
         await client.send(barrier)
@@ -232,25 +226,17 @@ async def test_interrupt_and_create_response_can_be_turned_off() -> None:
     async with Emulator(script=script, pace="realtime", chunk_ms=50) as emu, connect(emu) as client:
         await client.send(
             session_update(
-                turn_detection={
-                    "type": "server_vad",
-                    "interrupt_response": False,
-                    "create_response": False,
+                input={
+                    "turn_detection": {
+                        "type": "server_vad",
+                        "interrupt_response": False,
+                        "create_response": False,
+                    }
                 }
             )
         )
         await client.until("session.updated")
-        await client.send(
-            {
-                "type": "conversation.item.create",
-                "item": {
-                    "type": "message",
-                    "role": "user",
-                    "content": [{"type": "input_text", "text": "go"}],
-                },
-            }
-        )
-        await client.send({"type": "response.create"})
+        await client.ask("go")
         await client.until("response.output_audio.delta")
         await client.append(silence(100) + speech("talking over it") + silence(600))
         events = await client.until("response.done", timeout=5)
@@ -263,20 +249,12 @@ async def test_interrupt_and_create_response_can_be_turned_off() -> None:
 async def test_idle_timeout_triggers_a_response(emulator: Emulator) -> None:
     async with connect(emulator) as client:
         await client.send(
-            session_update(turn_detection={"type": "server_vad", "idle_timeout_ms": 5000})
+            session_update(
+                input={"turn_detection": {"type": "server_vad", "idle_timeout_ms": 5000}}
+            )
         )
         await client.until("session.updated")
-        await client.send(
-            {
-                "type": "conversation.item.create",
-                "item": {
-                    "type": "message",
-                    "role": "user",
-                    "content": [{"type": "input_text", "text": "hi"}],
-                },
-            }
-        )
-        await client.send({"type": "response.create"})
+        await client.ask("hi")
         first = await client.until("response.done")
         played = len(audio_of(first)) / 48
         await client.append(silence(played + 5200))
@@ -299,15 +277,7 @@ async def test_echo_speaks_the_users_audio_back(name: str) -> None:
     script = Script(default=Reply(echo=True), transcripts=["echo this"])
     user = speech("echo this please", fmt)
     async with Emulator(script=script) as emu, connect(emu) as client:
-        await client.send(
-            {
-                "type": "session.update",
-                "session": {
-                    "type": "realtime",
-                    "audio": {"input": {"format": wire, "turn_detection": None}},
-                },
-            }
-        )
+        await client.send(session_update(input={"format": wire, "turn_detection": None}))
         await client.until("session.updated")
         await client.append(user, chunk=int(fmt.bytes_per_ms * 100))
         await client.send({"type": "input_audio_buffer.commit"})
@@ -327,15 +297,7 @@ async def test_echo_speaks_the_users_audio_back(name: str) -> None:
 
 async def test_output_format_pcmu_streams_mulaw(emulator: Emulator) -> None:
     async with connect(emulator) as client:
-        await client.send(
-            {
-                "type": "session.update",
-                "session": {
-                    "type": "realtime",
-                    "audio": {"output": {"format": {"type": "audio/pcmu"}}},
-                },
-            }
-        )
+        await client.send(session_update(output={"format": {"type": "audio/pcmu"}}))
         await client.until("session.updated")
         events = await client.say("hi", output="audio")
     reply = audio_of(events)

@@ -28,8 +28,7 @@ async def test_close_after_n_events_from_the_url(emulator: Emulator) -> None:
     async with connect(
         emulator, url=emulator.realtime_url(fault="close_after:5"), skip_created=False
     ) as client:
-        await client.send(user_text("hi"))
-        await client.send({"type": "response.create"})
+        await client.ask("hi")
         frames = await read_until_closed(client.ws)
     expected = [
         "session.created",
@@ -154,8 +153,7 @@ async def test_session_limit_ends_with_session_expired() -> None:
         began = time.perf_counter()
         async with connect(emu, skip_created=False) as client:
             created = await client.recv()
-            await client.send(user_text("hi"))
-            await client.send({"type": "response.create"})
+            await client.ask("hi")
             frames = await read_until_closed(client.ws)
         elapsed = time.perf_counter() - began
     events = [json.loads(f) for f in frames]

@@ -6,7 +6,7 @@ import base64
 import copy
 from typing import Any
 
-from emutest import connect, user_text
+from emutest import connect, function_output, session_update, user_text
 from openai import AsyncOpenAI
 from realtime_transport_emulator import (
     Emulator,
@@ -33,6 +33,23 @@ SCRIPT = Script(
 )
 
 
+async def through_response_done(conn: Any, seen: list[str]) -> list[Any]:
+    """The official client's events up to and including the next ``response.done``."""
+    events = []
+    async for event in conn:
+        seen.append(event.type)
+        events.append(event)
+        if event.type == "response.done":
+            break
+    return events
+
+
+def last_field(events: list[Any], event_type: str, name: str) -> Any:
+    """``name`` of the last event of ``event_type`` (None if there is none)."""
+    values = [getattr(event, name) for event in events if event.type == event_type]
+    return values[-1] if values else None
+
+
 async def test_official_openai_client_holds_a_conversation() -> None:
     async with Emulator(script=SCRIPT) as emu:
         client = AsyncOpenAI(api_key="sk-test", base_url=emu.base_url, max_retries=0)
@@ -54,25 +71,15 @@ async def test_official_openai_client_holds_a_conversation() -> None:
                 await conn.input_audio_buffer.append(
                     audio=base64.b64encode(audio[offset : offset + 9600]).decode()
                 )
-            call_id = None
-            async for event in conn:
-                seen.append(event.type)
-                if event.type == "response.function_call_arguments.done":
-                    call_id = event.call_id
-                if event.type == "response.done":
-                    break
+            first = await through_response_done(conn, seen)
+            call_id = last_field(first, "response.function_call_arguments.done", "call_id")
             assert call_id is not None
             await conn.conversation.item.create(
                 item={"type": "function_call_output", "call_id": call_id, "output": "{}"}
             )
             await conn.response.create()
-            transcript = ""
-            async for event in conn:
-                seen.append(event.type)
-                if event.type == "response.output_audio_transcript.done":
-                    transcript = event.transcript
-                if event.type == "response.done":
-                    break
+            second = await through_response_done(conn, seen)
+            transcript = last_field(second, "response.output_audio_transcript.done", "transcript")
         await client.close()
     assert "conversation.item.input_audio_transcription.completed" in seen
     assert transcript == "Snow in Oslo."
@@ -81,26 +88,13 @@ async def test_official_openai_client_holds_a_conversation() -> None:
 
 async def scenario(emulator: Emulator) -> list[dict[str, Any]]:
     async with connect(emulator) as client:
-        await client.send(
-            {
-                "type": "session.update",
-                "session": {
-                    "type": "realtime",
-                    "audio": {"input": {"transcription": {"model": "gpt-4o-transcribe"}}},
-                },
-            }
-        )
+        await client.send(session_update(input={"transcription": {"model": "gpt-4o-transcribe"}}))
         await client.until("session.updated")
         await client.say("hello", output="text")
         await client.append(silence(400) + speech("how is the weather in oslo") + silence(700))
         first = await client.until("response.done")
         call_id = first[-1]["response"]["output"][1]["call_id"]
-        await client.send(
-            {
-                "type": "conversation.item.create",
-                "item": {"type": "function_call_output", "call_id": call_id, "output": "{}"},
-            }
-        )
+        await client.send(function_output(call_id))
         await client.send({"type": "response.create"})
         await client.until("response.done")
         await client.send(user_text("bye"))

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 import pytest
-from emutest import audio_of, connect, types, user_text
+from emutest import audio_of, connect, function_output, session_update, types, user_text
 from realtime_transport_emulator import Emulator, FunctionCall, Reply, Rule, Script, synthesize
 
 WEATHER = Script(
@@ -28,16 +28,7 @@ WEATHER = Script(
 async def test_function_call_round_trip() -> None:
     async with Emulator(script=WEATHER) as emu, connect(emu) as client:
         first = await client.say("what's the weather?")
-        await client.send(
-            {
-                "type": "conversation.item.create",
-                "item": {
-                    "type": "function_call_output",
-                    "call_id": "call_w1",
-                    "output": json.dumps({"sky": "clear"}),
-                },
-            }
-        )
+        await client.send(function_output("call_w1", json.dumps({"sky": "clear"})))
         await client.until("conversation.item.done")
         await client.send({"type": "response.create"})
         second = await client.until("response.done")
@@ -83,16 +74,7 @@ async def test_text_then_parallel_calls_and_generated_call_ids() -> None:
         events = await client.say("go")
         calls = [o for o in events[-1]["response"]["output"] if o["type"] == "function_call"]
         for call in calls:
-            await client.send(
-                {
-                    "type": "conversation.item.create",
-                    "item": {
-                        "type": "function_call_output",
-                        "call_id": call["call_id"],
-                        "output": "ok",
-                    },
-                }
-            )
+            await client.send(function_output(call["call_id"], "ok"))
         await client.send({"type": "response.create", "response": {"output_modalities": ["text"]}})
         after = await client.until("response.done")
     output = events[-1]["response"]["output"]
@@ -108,8 +90,7 @@ async def test_text_then_parallel_calls_and_generated_call_ids() -> None:
 async def test_second_response_create_gets_the_real_error() -> None:
     script = Script(default=Reply(text="Still talking.", audio_ms=400))
     async with Emulator(script=script, pace="realtime", chunk_ms=50) as emu, connect(emu) as client:
-        await client.send(user_text("hi"))
-        await client.send({"type": "response.create"})
+        await client.ask("hi")
         created = (await client.until("response.created"))[-1]
         await client.send({"type": "response.create", "event_id": "evt_again"})
         events = await client.until("error")
@@ -128,8 +109,7 @@ async def test_second_response_create_gets_the_real_error() -> None:
 async def test_cancel_mid_stream_closes_everything_with_client_cancelled() -> None:
     script = Script(default=Reply(text="A long reply to be cut off.", audio_ms=2000))
     async with Emulator(script=script, pace="realtime", chunk_ms=50) as emu, connect(emu) as client:
-        await client.send(user_text("talk"))
-        await client.send({"type": "response.create"})
+        await client.ask("talk")
         await client.until("response.output_audio.delta")
         await client.send({"type": "response.cancel"})
         began = time.perf_counter()
@@ -210,8 +190,7 @@ async def test_truncate_validation() -> None:
 async def test_realtime_pacing_tracks_the_clock() -> None:
     script = Script(default=Reply(text="Paced.", audio_ms=600))
     async with Emulator(script=script, pace="realtime", chunk_ms=20) as emu, connect(emu) as client:
-        await client.send(user_text("go"))
-        await client.send({"type": "response.create"})
+        await client.ask("go")
         arrivals = []
         while True:
             event = await client.recv()
@@ -236,8 +215,7 @@ async def test_fast_pace_is_fast() -> None:
 async def test_out_of_band_response_runs_beside_the_default_one() -> None:
     script = Script(default=Reply(text="Main answer.", audio_ms=300))
     async with Emulator(script=script, pace="realtime", chunk_ms=50) as emu, connect(emu) as client:
-        await client.send(user_text("hello"))
-        await client.send({"type": "response.create"})
+        await client.ask("hello")
         await client.until("response.created")
         await client.send(
             {
@@ -337,12 +315,7 @@ async def test_response_overrides_voice_format_and_instructions(emulator: Emulat
         events = await client.until("response.done")
         await client.send({"type": "response.create", "response": {"voice": "ash"}})
         beta = await client.until("error")
-        await client.send(
-            {
-                "type": "session.update",
-                "session": {"type": "realtime", "audio": {"output": {"voice": "verse"}}},
-            }
-        )
+        await client.send(session_update(output={"voice": "verse"}))
         voice_locked = await client.until("error")
     response = events[-1]["response"]
     assert response["audio"]["output"] == {"format": {"type": "audio/pcma"}, "voice": "ash"}
@@ -354,8 +327,7 @@ async def test_response_overrides_voice_format_and_instructions(emulator: Emulat
 
 async def test_response_latency_delays_the_first_output() -> None:
     async with Emulator(response_latency_ms=200) as emu, connect(emu) as client:
-        await client.send(user_text("hi"))
-        await client.send({"type": "response.create"})
+        await client.ask("hi")
         await client.until("response.created")
         began = time.perf_counter()
         await client.until("response.output_item.added")

@@ -6,7 +6,7 @@ import asyncio
 import time
 
 import pytest
-from emutest import connect, types, user_text
+from emutest import connect, create_item, function_output, session_update, types, user_text
 from realtime_transport_emulator import Emulator
 
 TEXT_TURN = [
@@ -181,7 +181,7 @@ async def test_session_update_errors_have_the_real_shape(
         if message is not None:
             assert error["message"] == message
         # the socket stays open and the session is unchanged
-        await client.send({"type": "session.update", "session": {"type": "realtime"}})
+        await client.send(session_update())
         updated = await client.recv()
     assert updated["type"] == "session.updated"
     assert updated["session"]["output_modalities"] == ["audio"]
@@ -233,12 +233,7 @@ async def test_item_create_retrieve_delete_and_ordering(emulator: Emulator) -> N
         deleted = await client.recv()
         await client.send({"type": "conversation.item.delete", "item_id": "item_c"})
         gone = await client.recv()
-        await client.send(
-            {
-                "type": "conversation.item.create",
-                "item": {"type": "function_call_output", "call_id": "call_1", "output": "{}"},
-            }
-        )
+        await client.send(function_output("call_1"))
         output_item = await client.recv()
     assert missing_previous["error"]["param"] == "previous_item_id"
     assert duplicate["error"]["code"] == "item_id_already_exists"
@@ -252,27 +247,11 @@ async def test_item_create_retrieve_delete_and_ordering(emulator: Emulator) -> N
 
 async def test_assistant_items_cannot_carry_client_audio(emulator: Emulator) -> None:
     async with connect(emulator) as client:
-        await client.send(
-            {
-                "type": "conversation.item.create",
-                "item": {
-                    "type": "message",
-                    "role": "assistant",
-                    "content": [{"type": "output_audio", "audio": "AAAA"}],
-                },
-            }
-        )
+        audio = [{"type": "output_audio", "audio": "AAAA"}]
+        await client.send(create_item(type="message", role="assistant", content=audio))
         error = await client.recv()
-        await client.send(
-            {
-                "type": "conversation.item.create",
-                "item": {
-                    "type": "message",
-                    "role": "assistant",
-                    "content": [{"type": "text", "text": "beta"}],
-                },
-            }
-        )
+        beta_text = [{"type": "text", "text": "beta"}]
+        await client.send(create_item(type="message", role="assistant", content=beta_text))
         beta = await client.recv()
     assert error["error"]["param"] == "item.content[0].type"
     assert beta["error"]["message"] == (
