@@ -125,6 +125,17 @@ def out_of_range(param: str, value: Any, low: float | None, high: float | None) 
     )
 
 
+def too_long(param: str, kind: str, limit: int, length: int) -> ProtocolError:
+    """``kind`` is ``"a string"`` or ``"an array"``; the code names the noun."""
+    noun = kind.split(" ")[-1]
+    return ProtocolError(
+        f"Invalid '{param}': {noun} too long. Expected {kind} with maximum length {limit}, "
+        f"but got {kind} with length {length} instead.",
+        code=f"{noun}_above_max_length",
+        param=param,
+    )
+
+
 def item_not_found(item_id: str, param: str = "item_id") -> ProtocolError:
     return ProtocolError(
         f"Item with item_id '{item_id}' not found in the conversation.",

@@ -33,12 +33,7 @@ def string(*, max_length: int | None = None) -> Validator:
         if not isinstance(value, str):
             raise errors.invalid_type(path, value, "a string")
         if max_length is not None and len(value) > max_length:
-            raise errors.ProtocolError(
-                f"Invalid '{path}': string too long. Expected a string with maximum length "
-                f"{max_length}, but got a string with length {len(value)} instead.",
-                code="string_above_max_length",
-                param=path,
-            )
+            raise errors.too_long(path, "a string", max_length, len(value))
         return value
 
     return check
@@ -101,12 +96,7 @@ def list_of(inner: Validator, *, max_items: int | None = None) -> Validator:
         if not isinstance(value, list):
             raise errors.invalid_type(path, value, "an array")
         if max_items is not None and len(value) > max_items:
-            raise errors.ProtocolError(
-                f"Invalid '{path}': array too long. Expected an array with maximum length "
-                f"{max_items}, but got an array with length {len(value)} instead.",
-                code="array_above_max_length",
-                param=path,
-            )
+            raise errors.too_long(path, "an array", max_items, len(value))
         return [inner(item, f"{path}[{index}]") for index, item in enumerate(value)]
 
     return check
