@@ -20,8 +20,8 @@ from __future__ import annotations
 from .approvals import DEFAULT_REJECTION_MESSAGE, ToolErrorFormatterArgs
 from .approvals import ToolErrorFormatter as ToolErrorFormatter
 from .realtime_session import RealtimeSession
-from .realtime_session import logger as logger
 from .runtime import ErrorSource as ErrorSource
+from .runtime import logger as logger
 from .session_config import compute_initial_session_config
 
 __all__ = [

@@ -11,7 +11,6 @@ with the rejection message, the ``tool_error_formatter``'s text, or
 from __future__ import annotations
 
 import inspect
-import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Literal
 from ..errors import UserError
 from ..session_events import ToolApprovalItem, ToolApprovalRequestedEvent
 from ..tools import FunctionTool, ToolArgumentsError, parse_tool_arguments
+from .runtime import logger
 
 if TYPE_CHECKING:
     from ..agent import RealtimeAgent
@@ -32,8 +32,6 @@ __all__ = [
     "ToolErrorFormatter",
     "ToolErrorFormatterArgs",
 ]
-
-logger = logging.getLogger("realtime_transport.session")
 
 DEFAULT_REJECTION_MESSAGE = "Tool execution was not approved."
 

@@ -12,7 +12,6 @@ import asyncio
 import copy
 import dataclasses
 import json
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -25,14 +24,13 @@ from ..session_events import (
     ToolApprovalRequestedEvent,
 )
 from .call_records import call_fingerprint
+from .runtime import logger
 
 if TYPE_CHECKING:
     from ..events import McpToolsListedEvent, RealtimeMcpApprovalRequestItem
     from .runtime import SessionRuntime
 
 __all__ = ["HostedMcp"]
-
-logger = logging.getLogger("realtime_transport.session")
 
 
 @dataclass

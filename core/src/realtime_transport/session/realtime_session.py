@@ -1,73 +1,40 @@
-"""RealtimeSession: a voice agent on top of any transport.
+"""The public :class:`RealtimeSession`: construction, connect/close, the public methods.
 
-The session keeps a local history from the transport's ``item_update`` events, runs the tools
-the model calls and answers them, switches agents on handoffs (``session.update`` that keeps
-the audio formats), runs output guardrails while the model speaks, holds tool calls that need
-approval, adds up usage, and re-emits everything as session events (``session.on(name, fn)`` or
-``async for event in session``).
-
-Every piece of asynchronous work remembers the *connection generation* it started in; after
-each ``await`` it checks the generation is still current and the transport still connected, so
-a tool or handoff that finishes after ``close()`` or a reconnect is dropped, never sent on the
-new connection.
+It owns one of each part of a session (history, turns, tool calls, approvals, agent switching,
+output guardrails, hosted MCP; see the package docstring), wires the transport's events to
+them, and re-emits what they report as session events.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..agent import RealtimeAgent, prepare_agent_tools
 from ..context import RealtimeContext
 from ..errors import TransportConnectionError, UserError
-from ..events import (
-    ConnectionEvent,
-    EventEmitter,
-    EventStream,
-    RealtimeItem,
-    Usage,
-)
-from ..guardrails import (
-    OutputGuardrail,
-)
-from ..session_events import (
-    SESSION_EVENTS,
-    McpApprovalItem,
-    ToolApprovalItem,
-)
+from ..events import ConnectionEvent, RealtimeItem, Usage
+from ..guardrails import OutputGuardrail
+from ..session_events import McpApprovalItem, ToolApprovalItem
 from .agent_switch import AgentSwitcher
-from .approvals import (
-    DEFAULT_REJECTION_MESSAGE,
-    ToolApprovals,
-    ToolErrorFormatter,
-    ToolErrorFormatterArgs,
-)
+from .approvals import ToolApprovals, ToolErrorFormatter
 from .history import TRANSCRIPTION_COMPLETED, SessionHistory
 from .hosted_mcp import HostedMcp
 from .output_guardrails import OutputGuardrailRunner
-from .runtime import SessionRuntime
-from .session_config import compute_initial_session_config, default_config, tracing_setting
+from .runtime import SessionRuntime, logger
+from .session_config import default_config, tracing_setting
+from .session_emitter import SessionEmitter
 from .tool_calls import ToolCalls
 from .turns import Turns
 
 if TYPE_CHECKING:
     from ..transport import ApiKey, RealtimeTransportLayer
 
-__all__ = [
-    "DEFAULT_REJECTION_MESSAGE",
-    "RealtimeSession",
-    "ToolErrorFormatterArgs",
-    "compute_initial_session_config",
-]
-
-logger = logging.getLogger("realtime_transport.session")
-
-_MAX_RESPONSE_SNAPSHOTS = 64
+__all__ = ["RealtimeSession"]
 
 
-class RealtimeSession(EventEmitter):
+class RealtimeSession(SessionEmitter):
     """A voice agent session over a transport.
 
     ``transport`` is a registered name (``"websocket"``, ``"webrtc"``, any installed plugin's
@@ -143,12 +110,8 @@ class RealtimeSession(EventEmitter):
         self._tool_calls = ToolCalls(
             self._runtime, ToolApprovals(self._runtime, tool_error_formatter), self._agents
         )
-
         self._history = SessionHistory(self._runtime, store_audio=history_store_audio)
         self._listeners_attached = False
-        self._raw_unsubscribe: Callable[[], None] | None = None
-        self._streams: set[EventStream] = set()
-        # per-connection state (reset by connect/close)
 
     # -- public properties ---------------------------------------------------------------------
 
@@ -357,71 +320,15 @@ class RealtimeSession(EventEmitter):
             )
         return self._tool_calls.decide(item, approve=approve, always=always, message=message)
 
-    # -- event streams -----------------------------------------------------------------------------
-
-    def events(self, names: Iterable[str] | None = None, *, maxsize: int = 1024) -> EventStream:
-        """Session events for ``async for`` (see :meth:`EventEmitter.events` for the bounds).
-
-        Default: every session event except ``transport_event`` (the raw server firehose; name it
-        explicitly to get it). The stream ends after ``disconnected`` or ``close()``.
-        """
-        chosen = (
-            tuple(names)
-            if names is not None
-            else tuple(n for n in SESSION_EVENTS if n != "transport_event")
-        )
-        stream = EventStream(self, chosen, maxsize)
-        self._streams.add(stream)
-        return stream
-
-    def __aiter__(self) -> EventStream:
-        return self.events()
-
-    def on(self, name: str, listener: Callable[[Any], Any]) -> Callable[[], None]:
-        unsubscribe = super().on(name, listener)
-        if name == "transport_event":
-            self._sync_raw_listener()
-        return unsubscribe
-
-    def off(self, name: str, listener: Callable[[Any], Any] | None = None) -> None:
-        super().off(name, listener)
-        if name == "transport_event":
-            self._sync_raw_listener()
-
-    def _sync_raw_listener(self) -> None:
-        # The transport re-parses every frame for '*' listeners, audio deltas included, so the
-        # session only listens to '*' while someone wants transport_event.
-        wanted = self.has_listeners("transport_event")
-        if wanted and self._raw_unsubscribe is None:
-            self._raw_unsubscribe = self._transport.on("*", self._on_raw)
-        elif not wanted and self._raw_unsubscribe is not None:
-            self._raw_unsubscribe()
-            self._raw_unsubscribe = None
-
-    def _end_streams(self) -> None:
-        streams, self._streams = self._streams, set()
-        for stream in streams:
-            stream.close()
-
     # -- internals: state ------------------------------------------------------------------------
 
     def _reset_connection_state(self) -> None:
+        """Forget what the connection that ended had under way (no events)."""
         self._runtime.reset()
         self._tool_calls.clear()
         self._mcp.clear()
         self._turns.audio_started = False
         self._guardrails.clear()
-
-    def _listener_failed(self, name: str, exc: BaseException) -> None:
-        logger.warning("session listener for %r raised %s: %s", name, type(exc).__name__, exc)
-        if name == "error":
-            return
-        self._runtime.emit_error(
-            f"a listener for {name!r} raised {type(exc).__name__}: {exc}",
-            "listener",
-            exc,
-            code="listener_error",
-        )
 
     # -- internals: transport listeners --------------------------------------------------------
 
@@ -449,9 +356,6 @@ class RealtimeSession(EventEmitter):
         t.on("mcp_tools_listed", self._mcp.on_tools_listed)
         t.on(TRANSCRIPTION_COMPLETED, self._history.on_transcription_completed)
         self._sync_raw_listener()
-
-    def _on_raw(self, event: Any) -> None:
-        self.emit("transport_event", event)
 
     def _on_transport_error(self, event: Any) -> None:
         message = getattr(event, "message", None) or str(event)

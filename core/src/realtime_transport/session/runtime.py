@@ -12,6 +12,7 @@ still the current one.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Literal
@@ -23,7 +24,10 @@ from ..session_events import SessionErrorEvent
 if TYPE_CHECKING:
     from ..transport import RealtimeTransportLayer
 
-__all__ = ["ErrorSource", "SessionRuntime"]
+__all__ = ["ErrorSource", "SessionRuntime", "logger"]
+
+#: One logger for every part of a session.
+logger = logging.getLogger("realtime_transport.session")
 
 ErrorSource = Literal[
     "transport", "tool", "handoff", "guardrail", "approval", "history", "model", "listener"

@@ -7,16 +7,14 @@ config the session will later send: :func:`compute_initial_session_config` is pu
 from __future__ import annotations
 
 import copy
-import logging
 from collections.abc import Mapping
 from typing import Any
 
 from ..agent import AgentTools, RealtimeAgent, prepare_agent_tools
 from ..context import RealtimeContext
+from .runtime import logger
 
 __all__ = ["compute_initial_session_config", "default_config", "tracing_setting"]
-
-logger = logging.getLogger("realtime_transport.session")
 
 
 async def compute_initial_session_config(

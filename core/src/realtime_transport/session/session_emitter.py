@@ -1,0 +1,94 @@
+"""The session's event plumbing: ``async for`` streams, the raw firehose, failing listeners.
+
+A session's events follow a few rules beyond :class:`~realtime_transport.EventEmitter`:
+``async for`` streams end when the connection does; ``transport_event`` (every raw server
+event) is opt-in, and the session subscribes to the transport's ``*`` only while someone
+listens, because the transport re-parses every frame for ``*``, audio included; and a listener
+that raises is reported as an ``error`` event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from ..events import EventEmitter, EventStream
+from ..session_events import SESSION_EVENTS, SessionErrorEvent
+from .runtime import logger
+
+if TYPE_CHECKING:
+    from ..transport import RealtimeTransportLayer
+
+__all__ = ["SessionEmitter"]
+
+
+class SessionEmitter(EventEmitter):
+    """The event side of :class:`~realtime_transport.RealtimeSession` (its base class)."""
+
+    _transport: RealtimeTransportLayer  # set by the session
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._raw_unsubscribe: Callable[[], None] | None = None
+        self._streams: set[EventStream] = set()
+
+    def events(self, names: Iterable[str] | None = None, *, maxsize: int = 1024) -> EventStream:
+        """Session events for ``async for`` (see :meth:`EventEmitter.events` for the bounds).
+
+        Default: every session event except ``transport_event`` (the raw server firehose; name it
+        explicitly to get it). The stream ends after ``disconnected`` or ``close()``.
+        """
+        chosen = (
+            tuple(names)
+            if names is not None
+            else tuple(n for n in SESSION_EVENTS if n != "transport_event")
+        )
+        stream = EventStream(self, chosen, maxsize)
+        self._streams.add(stream)
+        return stream
+
+    def __aiter__(self) -> EventStream:
+        return self.events()
+
+    def on(self, name: str, listener: Callable[[Any], Any]) -> Callable[[], None]:
+        unsubscribe = super().on(name, listener)
+        if name == "transport_event":
+            self._sync_raw_listener()
+        return unsubscribe
+
+    def off(self, name: str, listener: Callable[[Any], Any] | None = None) -> None:
+        super().off(name, listener)
+        if name == "transport_event":
+            self._sync_raw_listener()
+
+    def _sync_raw_listener(self) -> None:
+        # The transport re-parses every frame for '*' listeners, audio deltas included, so the
+        # session only listens to '*' while someone wants transport_event.
+        wanted = self.has_listeners("transport_event")
+        if wanted and self._raw_unsubscribe is None:
+            self._raw_unsubscribe = self._transport.on("*", self._on_raw)
+        elif not wanted and self._raw_unsubscribe is not None:
+            self._raw_unsubscribe()
+            self._raw_unsubscribe = None
+
+    def _end_streams(self) -> None:
+        streams, self._streams = self._streams, set()
+        for stream in streams:
+            stream.close()
+
+    def _on_raw(self, event: Any) -> None:
+        self.emit("transport_event", event)
+
+    def _listener_failed(self, name: str, exc: BaseException) -> None:
+        logger.warning("session listener for %r raised %s: %s", name, type(exc).__name__, exc)
+        if name == "error":
+            return
+        self.emit(
+            "error",
+            SessionErrorEvent(
+                message=f"a listener for {name!r} raised {type(exc).__name__}: {exc}",
+                source="listener",
+                error=exc,
+                code="listener_error",
+            ),
+        )
