@@ -101,12 +101,7 @@ class AgentSwitcher:
                 runtime.emit_error(str(exc), "model", exc, agent, code="invalid_tool_arguments")
             return
         except Exception as exc:
-            runtime.emit_error(
-                f"handoff {handoff.tool_name!r} failed: {type(exc).__name__}: {exc}",
-                "handoff",
-                exc,
-                agent,
-            )
+            self._report_failure(f"handoff {handoff.tool_name!r}", exc, agent)
             return
         if not runtime.is_live(generation):
             return
@@ -124,12 +119,7 @@ class AgentSwitcher:
                 return
             config = await self.session_config(new_agent, tools)
         except Exception as exc:
-            runtime.emit_error(
-                f"handoff to {new_agent.name!r} failed: {type(exc).__name__}: {exc}",
-                "handoff",
-                exc,
-                agent,
-            )
+            self._report_failure(f"handoff to {new_agent.name!r}", exc, agent)
             return
         if not runtime.is_live(generation):
             return
@@ -140,6 +130,11 @@ class AgentSwitcher:
         runtime.tools = tools
         self._on_tools_changed()
         record.commit(runtime, call, json.dumps({"assistant": new_agent.name}), True)
+
+    def _report_failure(self, what: str, exc: Exception, agent: RealtimeAgent) -> None:
+        self._runtime.emit_error(
+            f"{what} failed: {type(exc).__name__}: {exc}", "handoff", exc, agent
+        )
 
     def _emit_handoff(self, from_agent: RealtimeAgent, to_agent: RealtimeAgent) -> None:
         event = AgentHandoffEvent(

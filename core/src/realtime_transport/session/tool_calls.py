@@ -172,53 +172,46 @@ class ToolCalls:
         generation: int,
         call_id: str,
     ) -> None:
-        try:
-            await self._answer_with_tool(call, agent, tool, record, generation, call_id)
-        finally:
-            record.settle()
-
-    async def _answer_with_tool(
-        self,
-        call: FunctionCallEvent,
-        agent: RealtimeAgent,
-        tool: FunctionTool,
-        record: CallRecord,
-        generation: int,
-        call_id: str,
-    ) -> None:
         """Approval gate, ``agent_tool_start``, run (or rejection), answer, ``agent_tool_end``."""
         runtime = self._runtime
         ctx = runtime.context
         arguments = call.arguments
-        rejection: str | None = None
-        if tool.needs_approval is not False:
-            decision = ctx.approval_status(tool.name, call_id)
-            if decision is None:
-                if await self._approvals.needs_approval(tool, arguments, call_id, agent):
-                    if runtime.is_live(generation):
-                        self._approvals.request(call, agent, tool, record, generation, call_id)
-                    return
-            elif decision is False:
-                rejection = await self._approvals.rejection_output(tool.name, call_id, generation)
-        if not runtime.is_live(generation):
-            return
-
-        runtime.emit_both(
-            agent, "agent_tool_start", ToolStartEvent(agent, tool, call, arguments, ctx)
-        )
-        if not runtime.is_live(generation):  # a start listener may have closed the session
-            return
-        if rejection is not None:
-            output, result, start_response = rejection, None, True
-        else:
-            answer = await self._invoke(call, agent, tool, call_id)
-            if answer is None or not runtime.is_live(generation):
+        try:
+            rejection: str | None = None
+            if tool.needs_approval is not False:
+                decision = ctx.approval_status(tool.name, call_id)
+                if decision is None:
+                    if await self._approvals.needs_approval(tool, arguments, call_id, agent):
+                        if runtime.is_live(generation):
+                            self._approvals.request(call, agent, tool, record, generation, call_id)
+                        return
+                elif decision is False:
+                    rejection = await self._approvals.rejection_output(
+                        tool.name, call_id, generation
+                    )
+            if not runtime.is_live(generation):
                 return
-            output, result, start_response = answer
-        record.commit(runtime, call, output, start_response)
-        runtime.emit_both(
-            agent, "agent_tool_end", ToolEndEvent(agent, tool, call, arguments, output, result, ctx)
-        )
+
+            runtime.emit_both(
+                agent, "agent_tool_start", ToolStartEvent(agent, tool, call, arguments, ctx)
+            )
+            if not runtime.is_live(generation):  # a start listener may have closed the session
+                return
+            if rejection is not None:
+                output, result, start_response = rejection, None, True
+            else:
+                answer = await self._invoke(call, agent, tool, call_id)
+                if answer is None or not runtime.is_live(generation):
+                    return
+                output, result, start_response = answer
+            record.commit(runtime, call, output, start_response)
+            runtime.emit_both(
+                agent,
+                "agent_tool_end",
+                ToolEndEvent(agent, tool, call, arguments, output, result, ctx),
+            )
+        finally:
+            record.settle()
 
     async def _invoke(
         self, call: FunctionCallEvent, agent: RealtimeAgent, tool: FunctionTool, call_id: str
