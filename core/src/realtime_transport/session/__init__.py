@@ -11,8 +11,21 @@ each ``await`` it checks the generation is still current and the transport still
 a tool or handoff that finishes after ``close()`` or a reconnect is dropped, never sent on the
 new connection.
 
-This package keeps one concern per module; ``realtime_session`` is the public facade that
-wires them to the transport. Import the public names from here (or from ``realtime_transport``).
+One concern per module (import the public names from here or from ``realtime_transport``):
+
+- ``realtime_session``: the public :class:`RealtimeSession`; builds the parts, wires them to
+  the transport's events, connect/close and the public methods.
+- ``session_emitter``: ``async for`` streams, the opt-in raw ``transport_event``, listener errors.
+- ``runtime``: what the parts share, and the connection-generation check.
+- ``history``: the local conversation history from item events.
+- ``turns``: responses (``agent_start``/``agent_end``), audio events, usage totals.
+- ``tool_calls``: running the function calls the model makes (replays, conflicts, errors).
+- ``call_records``: what is remembered per call id, and the one way a call is answered.
+- ``approvals``: the ``needs_approval`` policy, pending approvals, rejection output.
+- ``agent_switch``: handoffs and ``update_agent()``.
+- ``session_config``: the config each ``session.update`` sends.
+- ``output_guardrails``: debounced output guardrails and what a trip does.
+- ``hosted_mcp``: hosted MCP approvals, completed calls and the available MCP tools.
 """
 
 from __future__ import annotations
