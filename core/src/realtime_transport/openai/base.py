@@ -38,6 +38,7 @@ from ..transport import ApiKey, RealtimeTransportLayer, SessionConfigLike, Trans
 from .items import (
     approval_request_item,
     history_sync_events,
+    mcp_approval_response_event,
     message_item,
     tool_call_item,
     user_message_event,
@@ -240,16 +241,7 @@ class OpenAIRealtimeBase(RealtimeTransportLayer):
     def send_mcp_response(
         self, approval_item_id: str, approved: bool, reason: str | None = None
     ) -> None:
-        item: dict[str, Any] = {
-            "type": "mcp_approval_response",
-            "approval_request_id": approval_item_id,
-            "approve": approved,
-        }
-        if reason is not None:
-            item["reason"] = reason
-        self._send_json(
-            {"type": "conversation.item.create", "previous_item_id": approval_item_id, "item": item}
-        )
+        self._send_json(mcp_approval_response_event(approval_item_id, approved, reason))
 
     def reset_history(
         self, old_history: Sequence[RealtimeItem], new_history: Sequence[RealtimeItem]

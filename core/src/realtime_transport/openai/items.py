@@ -107,6 +107,20 @@ def user_message_event(
     return event
 
 
+def mcp_approval_response_event(
+    approval_item_id: str, approve: bool, reason: str | None = None
+) -> dict[str, Any]:
+    """``conversation.item.create`` answering a hosted MCP approval request."""
+    item: dict[str, Any] = {
+        "type": "mcp_approval_response",
+        "approval_request_id": approval_item_id,
+        "approve": approve,
+    }
+    if reason is not None:
+        item["reason"] = reason
+    return {"type": "conversation.item.create", "previous_item_id": approval_item_id, "item": item}
+
+
 def history_sync_events(
     old: Sequence[RealtimeItem], new: Sequence[RealtimeItem]
 ) -> tuple[list[dict[str, Any]], list[str]]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ModelBehaviorError, UserError
+from ..openai.items import mcp_approval_response_event
 from ..session_events import (
     McpApprovalItem,
     McpToolCallCompletedEvent,
@@ -151,7 +152,7 @@ class HostedMcp:
                 send(item.request.item_id, approve, reason)
             else:
                 self._runtime.transport.send_event(
-                    _mcp_response_event(item.request.item_id, approve, reason)
+                    mcp_approval_response_event(item.request.item_id, approve, reason)
                 )
         except Exception as exc:  # leave it pending so the caller can retry
             self._runtime.emit_error(
@@ -160,17 +161,6 @@ class HostedMcp:
             raise
         state.decided = True
         return self._runtime.spawn(_noop())
-
-
-def _mcp_response_event(item_id: str, approve: bool, reason: str | None) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "type": "mcp_approval_response",
-        "approval_request_id": item_id,
-        "approve": approve,
-    }
-    if reason is not None:
-        item["reason"] = reason
-    return {"type": "conversation.item.create", "previous_item_id": item_id, "item": item}
 
 
 async def _noop() -> None:
