@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import os
 import platform
+import select
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -163,31 +164,29 @@ def run_trial(
         *extra_args,
     ]
     limit = timeout if timeout is not None else 60 + sessions * 0.1 + warmup + window
-    client = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=HERE)
+    client = subprocess.Popen(cmd, stdout=subprocess.PIPE, cwd=HERE)
     assert client.stdout is not None
     result: dict[str, Any] = {}
     cpu0 = cpu1 = 0.0
     t0 = t1 = 0.0
     error = ""
-    deadline = time.monotonic() + limit
+    deadline = [time.monotonic() + limit]
     try:
-        for line in client.stdout:
-            if time.monotonic() > deadline:
-                error = "timeout"
-                break
-            if not line.startswith("{"):
-                continue
-            message = json.loads(line)
+        for message in _json_lines(client.stdout.fileno(), deadline):
             event = message.get("event")
             if event == "window_start":
                 cpu0, t0 = server.cpu(), time.monotonic()
             elif event == "window_end":
                 cpu1, t1 = server.cpu(), time.monotonic()
-            elif event == "result":
-                result = message
-        client.wait(timeout=max(1.0, deadline - time.monotonic()))
+            elif event in ("measured", "result"):
+                result = {**result, **message}
+                # measured: closing gets 15 s more, then the client is killed (result kept)
+                deadline[0] = min(deadline[0], time.monotonic() + 15)
+        if client.poll() is None and not result:
+            error = "timeout"
+        client.wait(timeout=max(0.1, deadline[0] - time.monotonic()))
     except subprocess.TimeoutExpired:
-        error = "timeout"
+        error = "" if result else "timeout"
     finally:
         if client.poll() is None:
             client.kill()
@@ -206,6 +205,26 @@ def run_trial(
         ok=not error,
         error=error,
     )
+
+
+def _json_lines(fd: int, deadline: list[float]) -> Iterator[dict[str, Any]]:
+    """JSON lines from a child's stdout until EOF or ``deadline[0]`` (never blocks past it)."""
+    pending = b""
+    while True:
+        left = deadline[0] - time.monotonic()
+        if left <= 0:
+            return
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            return
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            if line.startswith(b"{"):
+                yield dict(json.loads(line))
 
 
 def import_rss(contender: str) -> float:

@@ -314,13 +314,18 @@ async def connect_all(
 
 
 async def close_all(sessions: list[Session]) -> None:
+    """Close every session, 10 s at most in all: an overloaded contender may never finish."""
+
     async def one(session: Session) -> None:
         try:
             await asyncio.wait_for(session.close(), 5)
         except Exception:  # a slow or failed close does not change the measurement
             pass
 
-    await asyncio.gather(*(one(s) for s in sessions))
+    try:
+        await asyncio.wait_for(asyncio.gather(*(one(s) for s in sessions)), 10)
+    except asyncio.TimeoutError:
+        pass
 
 
 async def pace_uplink(sessions: list[Session], counter: list[int]) -> None:
@@ -372,8 +377,7 @@ async def mode_paced(connect: Any, args: argparse.Namespace) -> dict[str, Any]:
     elapsed = t1 - t0
     expected = args.sessions * elapsed / TICK_S
     cpu = cpu1 - cpu0
-    await close_all(sessions)
-    return {
+    result = {
         "sessions": args.sessions,
         "connect_s": connect_s,
         "window_s": elapsed,
@@ -393,6 +397,9 @@ async def mode_paced(connect: Any, args: argparse.Namespace) -> dict[str, Any]:
         # involuntary context switches: other processes on the client core (machine noise)
         "preempted": preempted,
     }
+    emit(event="measured", **result)  # kept even if closing an overloaded contender hangs
+    await close_all(sessions)
+    return result
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -566,6 +573,7 @@ def main() -> None:
         emit(event="result", error=f"{type(exc).__name__}: {exc}")
         sys.exit(1)
     emit(event="result", contender=args.contender, mode=args.mode, pid=os.getpid(), **result)
+    os._exit(0)  # an overloaded contender's leftovers must not hang interpreter shutdown
 
 
 if __name__ == "__main__":

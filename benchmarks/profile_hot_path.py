@@ -36,7 +36,7 @@ def profile(contender: str, mode: str, *, top: int = 18, window: float = 3.0) ->
         for line in stream.getvalue().splitlines()
         if line.strip() and not line.startswith(("   Ordered by", "   List reduced"))
     ]
-    body = "\n".join(line for line in lines if not line.lstrip().startswith("Clock"))
+    body = "\n".join(line for line in lines if "profile.out" not in line)
     return f"{per_event} events in the profiled window\n{body}"
 
 

@@ -62,13 +62,22 @@ def smoke(contenders: list[str]) -> int:
     return 0
 
 
-def full(contenders: list[str], skip: set[str], output: Path) -> int:
+def full(contenders: list[str], skip: set[str], output: Path, *, merge: bool = False) -> int:
     started = time.monotonic()
     info = machine_info()
     found, missing = available_contenders(contenders)
     for name, why in missing.items():
         log(f"{name}: {why}")
     results: dict[str, dict[str, Any]] = {name: {} for name in found}
+    previous: dict[str, Any] = {}
+    if merge:  # redo some questions/contenders, keep the rest of the last run
+        previous = json.loads((HERE / "results.json").read_text())
+        info = previous["machine"]
+        missing = {**previous["missing"], **missing}
+        results = {
+            **previous["results"],
+            **{name: previous["results"].get(name, {}) for name in found},
+        }
     # Interleave contenders question by question, so slow drift of the machine's load is shared.
     if "memory" not in skip:
         info["bare_python_rss_mib"] = f"{bare_python_rss():.1f}"
@@ -84,13 +93,14 @@ def full(contenders: list[str], skip: set[str], output: Path) -> int:
         for name in found:
             log(f"density {name} ...")
             results[name]["density"] = density(name)
-    profiles: dict[str, str] = {}
+    profiles: dict[str, str] = previous.get("profiles", {})
     if "profile" not in skip and "ours-transport" in found:
         from profile_hot_path import profile
 
         for mode in ("blast", "upblast"):
             profiles[mode] = profile("ours-transport", mode)
-    info["duration"] = f"{(time.monotonic() - started) / 60:.1f} min"
+    if not merge:
+        info["duration"] = f"{(time.monotonic() - started) / 60:.1f} min"
     raw = {"machine": info, "missing": missing, "results": results, "profiles": profiles}
     (HERE / "results.json").write_text(json.dumps(raw, indent=2) + "\n")
     output.write_text(render(info, results, missing, profiles))
@@ -176,7 +186,13 @@ def render(
             if key == "p50_ms":
                 p50 = _get(results, name, "load", "p50_ms")
                 p99 = _get(results, name, "load", "p99_ms")
-                cells.append(f"{_fmt(p50, 1)} / {_fmt(p99, 1)}")
+                delivered = _get(results, name, "load", "delivered")
+                if delivered < 0.98:
+                    cells.append(f"overloaded ({100 * delivered:.0f} % delivered)")
+                else:
+                    cells.append(f"{_fmt(p50, 1)} / {_fmt(p99, 1)}")
+            elif key == "cpu_us_per_session_s" and _get(results, name, "load", "delivered") < 0.98:
+                cells.append("overloaded")
             else:
                 value = _get(results, name, question, key)
                 capped = results[name].get("density", {}).get("capped") and key == "sessions"
@@ -235,7 +251,9 @@ def render(
                 f"### cProfile of our transport, {title} (`{mode}`, sorted by own time)",
                 "",
                 "```",
-                profiles[mode],
+                "\n".join(
+                    line for line in profiles[mode].splitlines() if "profile.out" not in line
+                ),
                 "```",
             ]
     lines += ["", METHOD]
@@ -344,12 +362,15 @@ def main() -> None:
     parser.add_argument("--skip", nargs="+", default=[], choices=QUESTIONS)
     parser.add_argument("--output", type=Path, default=HERE / "RESULTS.md")
     parser.add_argument("--render", action="store_true", help="only rewrite RESULTS.md")
+    parser.add_argument(
+        "--merge", action="store_true", help="redo --only/--skip selection into results.json"
+    )
     args = parser.parse_args()
     if args.render:
         sys.exit(rerender(args.output))
     if args.smoke:
         sys.exit(smoke(args.only))
-    sys.exit(full(args.only, set(args.skip), args.output))
+    sys.exit(full(args.only, set(args.skip), args.output, merge=args.merge))
 
 
 if __name__ == "__main__":
