@@ -7,6 +7,7 @@ server rarely does on cue: refuse the key, fragment frames, send garbage, vanish
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -186,3 +187,28 @@ async def test_create_websocket_hook_and_skip_open() -> None:
         assert seen_headers[0]["Authorization"] == "Bearer sk-hook"
         await transport.close()
         assert transport.status == "disconnected"
+
+
+@pytest.mark.parametrize("size", [0, 30, 200, 40_000, 300_000])
+async def test_frames_of_every_length_class_arrive_intact(size: int) -> None:
+    """Short (<126), 16-bit and 64-bit payload lengths, as a strict server parses them."""
+    received: list[dict[str, Any]] = []
+
+    async def handler(ws: ServerConnection) -> None:
+        await _session_created(ws)
+        async for message in ws:
+            received.append(json.loads(message))
+
+    async with _server(handler, max_size=None) as url:
+        transport = OpenAIRealtimeWebSocket(url=url)
+        await transport.connect(api_key="sk-x")
+        payload = bytes(range(256)) * (size // 256) + bytes(size % 256)
+        transport.send_audio(payload)
+        transport.send_event({"type": "input_audio_buffer.commit"})
+        await _until(lambda: any(e["type"] == "input_audio_buffer.commit" for e in received))
+        appends = [e for e in received if e["type"] == "input_audio_buffer.append"]
+        if size:
+            assert base64.b64decode(appends[0]["audio"]) == payload
+        else:
+            assert appends == []  # nothing to send
+        await transport.close()
