@@ -212,3 +212,107 @@ async def test_frames_of_every_length_class_arrive_intact(size: int) -> None:
         else:
             assert appends == []  # nothing to send
         await transport.close()
+
+
+def _server_frame(opcode: int, payload: bytes) -> bytes:
+    size = len(payload)
+    if size < 126:
+        header = bytes([0x80 | opcode, size])
+    elif size < 65536:
+        header = bytes([0x80 | opcode, 126]) + size.to_bytes(2, "big")
+    else:
+        header = bytes([0x80 | opcode, 127]) + size.to_bytes(8, "big")
+    return header + payload
+
+
+@asynccontextmanager
+async def _raw_server(
+    script: Callable[[asyncio.StreamWriter], Awaitable[None]],
+) -> AsyncIterator[str]:
+    """A hand-driven WebSocket server: we choose exactly how bytes are cut on the wire."""
+    import hashlib
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        request = await reader.readuntil(b"\r\n\r\n")
+        key = next(
+            line.split(b":", 1)[1].strip()
+            for line in request.split(b"\r\n")
+            if line.lower().startswith(b"sec-websocket-key:")
+        )
+        accept = base64.b64encode(
+            hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest()
+        )
+        writer.write(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n"
+        )
+        await script(writer)
+        if not writer.is_closing():
+            await reader.read()  # until the client goes away
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    try:
+        yield f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}/v1/realtime"
+    finally:
+        server.close()
+
+
+def _text_delta(n: int) -> bytes:
+    return json.dumps(
+        {
+            "type": "response.output_text.delta",
+            "event_id": f"e{n}",
+            "delta": f"d{n}" * 50,
+            "item_id": "i",
+            "response_id": "r",
+            "output_index": 0,
+            "content_index": 0,
+        }
+    ).encode()
+
+
+async def test_frames_cut_at_every_byte_boundary_and_server_ping() -> None:
+    async def script(writer: asyncio.StreamWriter) -> None:
+        created = _server_frame(
+            0x1, json.dumps({"type": "session.created", "session": {}}).encode()
+        )
+        stream = created + _server_frame(0x9, b"are you there")
+        stream += b"".join(_server_frame(0x1, _text_delta(n)) for n in range(3))
+        stream += _server_frame(0x1, _text_delta(3) + b" " * 70_000)  # 64-bit length
+        index = 0
+        while index < len(stream):  # 7-byte pieces split every small frame; then 4 KiB pieces
+            piece = 7 if index < 2000 else 4096
+            writer.write(stream[index : index + piece])
+            index += piece
+            await writer.drain()
+            await asyncio.sleep(0)
+
+    async with _raw_server(script) as url:
+        transport = OpenAIRealtimeWebSocket(url=url, ping_interval=None, close_timeout=0.5)
+        deltas: list[str] = []
+        transport.on("output_text_delta", lambda e: deltas.append(e.delta))
+        await transport.connect(api_key="sk-x")
+        await _until(lambda: len(deltas) == 4, timeout=5)
+        assert deltas == [f"d{n}" * 50 for n in range(4)]
+        await transport.close()
+
+
+async def test_server_close_frame_is_a_normal_disconnect() -> None:
+    async def script(writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(0.2)  # after the client's initial session.update
+        writer.write(_server_frame(0x1, _text_delta(0)) + _server_frame(0x8, b"\x03\xe8bye"))
+        await writer.drain()
+        await asyncio.sleep(0.1)  # the client echoes the close frame; then the server hangs up
+        writer.close()
+
+    async with _raw_server(script) as url:
+        transport = OpenAIRealtimeWebSocket(url=url)
+        reasons: list[str | None] = []
+        errors: list[ErrorEvent] = []
+        transport.on("disconnected", lambda e: reasons.append(e.reason))
+        transport.on("error", errors.append)
+        await transport.connect(api_key="sk-x")
+        await _until(lambda: bool(reasons))
+        assert "1000" in (reasons[0] or "") and "bye" in (reasons[0] or "")
+        assert errors == []
