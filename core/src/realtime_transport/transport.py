@@ -9,7 +9,7 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Literal, Protocol, Union
 
 from .errors import UnsupportedOperationError, UserError
-from .events import EventEmitter
+from .events import ConnectionEvent, EventEmitter
 
 if TYPE_CHECKING:
     from .events import FunctionCallEvent, RealtimeItem
@@ -92,15 +92,32 @@ class RealtimeTransportLayer(EventEmitter, ABC):
     ``async for event in transport.events()``.
     """
 
-    __slots__ = ()
+    __slots__ = ("_status",)
 
     #: What this transport can do; subclasses override.
     capabilities: TransportCapabilities = TransportCapabilities()
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._status: TransportStatus = "disconnected"
+
     @property
-    @abstractmethod
     def status(self) -> TransportStatus:
         """``connecting``, ``connected``, ``disconnecting`` or ``disconnected``."""
+        return self._status
+
+    def _set_status(self, status: TransportStatus, reason: str | None = None) -> None:
+        """Move to ``status`` and announce it: ``connection_change`` first, then ``connected`` or
+        ``disconnected`` (with ``reason``). Nothing happens when the status does not change, so
+        a transport may call it from every teardown path."""
+        if status == self._status:
+            return
+        self._status = status
+        self.emit("connection_change", status)
+        if status == "connected":
+            self.emit("connected", ConnectionEvent(status))
+        elif status == "disconnected":
+            self.emit("disconnected", ConnectionEvent(status, reason))
 
     @property
     def muted(self) -> bool | None:

@@ -21,7 +21,6 @@ from ..errors import UserError
 from ..events import (
     AudioDoneEvent,
     AudioEvent,
-    ConnectionEvent,
     ErrorEvent,
     FunctionCallEvent,
     ItemDeletedEvent,
@@ -34,7 +33,7 @@ from ..events import (
     TurnStartedEvent,
     Usage,
 )
-from ..transport import ApiKey, RealtimeTransportLayer, SessionConfigLike, TransportStatus
+from ..transport import ApiKey, RealtimeTransportLayer, SessionConfigLike
 from .items import (
     approval_request_item,
     history_sync_events,
@@ -92,7 +91,6 @@ class OpenAIRealtimeBase(RealtimeTransportLayer):
         "_pinned_audio_format",
         "_sequencer",
         "_server_session",
-        "_status",
         "_typed_events",
         "current_model",
     )
@@ -118,7 +116,6 @@ class OpenAIRealtimeBase(RealtimeTransportLayer):
         self._api_key = api_key
         self._typed_events = typed_events
         self._pinned_audio_format = dict(pinned_audio_format) if pinned_audio_format else None
-        self._status: TransportStatus = "disconnected"
         self._sequencer = ResponseCreateSequencer(self._send_json, self._report_send_error)
         self._server_session: dict[str, Any] = {}
         self._output_bytes_per_ms = 48.0
@@ -129,23 +126,9 @@ class OpenAIRealtimeBase(RealtimeTransportLayer):
     # -- state -------------------------------------------------------------------------------
 
     @property
-    def status(self) -> TransportStatus:
-        return self._status
-
-    @property
     def server_session(self) -> dict[str, Any]:
         """The session as the server last echoed it (``session.created``/``session.updated``)."""
         return self._server_session
-
-    def _set_status(self, status: TransportStatus, reason: str | None = None) -> None:
-        if status == self._status:
-            return
-        self._status = status
-        self.emit("connection_change", status)
-        if status == "connected":
-            self.emit("connected", ConnectionEvent(status))
-        elif status == "disconnected":
-            self.emit("disconnected", ConnectionEvent(status, reason))
 
     def _reset_connection_state(self) -> None:
         self._sequencer.release()

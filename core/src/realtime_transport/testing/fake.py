@@ -25,7 +25,6 @@ from ..events import (
     AudioDoneEvent,
     AudioEvent,
     AudioInterruptedEvent,
-    ConnectionEvent,
     ErrorEvent,
     FunctionCallEvent,
     ItemDeletedEvent,
@@ -43,7 +42,6 @@ from ..transport import (
     RealtimeTransportLayer,
     SessionConfigLike,
     TransportCapabilities,
-    TransportStatus,
     config_as_dict,
 )
 
@@ -95,7 +93,6 @@ class FakeTransport(RealtimeTransportLayer):
         self.echo_function_outputs = echo_function_outputs
         self._supports_mute = supports_mute
         self._muted: bool | None = False if supports_mute else None
-        self._status: TransportStatus = "disconnected"
         self._counters = _Counters()
         self.capabilities = capabilities or TransportCapabilities(supports_mute=supports_mute)
 
@@ -145,22 +142,8 @@ class FakeTransport(RealtimeTransportLayer):
     # -- the contract ---------------------------------------------------------------------------
 
     @property
-    def status(self) -> TransportStatus:
-        return self._status
-
-    @property
     def muted(self) -> bool | None:
         return self._muted
-
-    def _set_status(self, status: TransportStatus, reason: str | None = None) -> None:
-        if status == self._status:
-            return
-        self._status = status
-        self.emit("connection_change", status)
-        if status == "connected":
-            self.emit("connected", ConnectionEvent(status))
-        elif status == "disconnected":
-            self.emit("disconnected", ConnectionEvent(status, reason))
 
     async def connect(
         self,
