@@ -739,3 +739,15 @@ def test_public_names_are_exported() -> None:
         "list_plugin_distributions",
     ):
         assert getattr(realtime_transport, name) is not None
+
+
+def test_unknown_option_is_a_user_error_listing_the_valid_ones() -> None:
+    class Strict:
+        def __init__(self, *, model: str = "m", url: str | None = None) -> None:
+            self.model = model
+
+    registry = fresh(Plugin(spec("strict", factory=Strict), spec("loose")))
+    with pytest.raises(UserError, match=r"does not take option\(s\) 'modle'.*model, url"):
+        registry.get_transport("strict", modle="x")
+    assert cast(Any, registry.get_transport("strict", model="x")).model == "x"
+    assert cast(Any, registry.get_transport("loose", anything=1)).options == {"anything": 1}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import inspect
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -346,8 +347,20 @@ class TransportRegistry:
             return self._factories[cache_key]
 
     def get_transport(self, name: str, **options: Any) -> RealtimeTransportLayer:
-        """A new transport instance: ``factory(**options)`` of the spec registered as ``name``."""
-        return self.get_transport_class(name)(**options)
+        """A new transport instance: ``factory(**options)`` of the spec registered as ``name``.
+
+        An option the transport does not take is a :class:`UserError` listing the ones it does.
+        """
+        factory = self.get_transport_class(name)
+        unknown = _unknown_options(factory, options)
+        if unknown:
+            spec = self.resolve(name)
+            valid = ", ".join(_option_names(factory)) or "none"
+            raise UserError(
+                f"transport {spec.name!r} does not take option(s) {', '.join(map(repr, unknown))}; "
+                f"its options are: {valid}"
+            )
+        return factory(**options)
 
     def list_transports(self) -> list[TransportSpec]:
         """Every usable transport (one entry per spec, not per alias), sorted by name."""
@@ -463,6 +476,27 @@ def reset_registry() -> None:
     global _default
     with _default_lock:
         _default = None
+
+
+def _option_names(factory: TransportFactory) -> list[str]:
+    try:
+        parameters = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    kinds = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return [p.name for p in parameters if p.kind in kinds]
+
+
+def _unknown_options(factory: TransportFactory, options: dict[str, Any]) -> list[str]:
+    """Option names ``factory`` cannot accept (none when it takes ``**kwargs`` or is opaque)."""
+    try:
+        parameters = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return []
+    known = set(_option_names(factory))
+    return sorted(name for name in options if name not in known)
 
 
 def get_transport(name: str, **options: Any) -> RealtimeTransportLayer:
