@@ -27,7 +27,6 @@ from ..events import (
     McpToolsListedEvent,
     OutputTextDeltaEvent,
     RealtimeItem,
-    RealtimeToolCallItem,
     TranscriptDeltaEvent,
     TurnDoneEvent,
     TurnStartedEvent,
@@ -35,6 +34,7 @@ from ..events import (
 )
 from ..transport import ApiKey, RealtimeTransportLayer, SessionConfigLike
 from .items import (
+    answered_call_item,
     approval_request_item,
     history_sync_events,
     mcp_approval_response_event,
@@ -204,17 +204,7 @@ class OpenAIRealtimeBase(RealtimeTransportLayer):
                 "item": {"type": "function_call_output", "output": output, "call_id": call.call_id},
             }
         )
-        self.emit(
-            "item_update",
-            RealtimeToolCallItem(
-                item_id=call.item_id,
-                name=call.name,
-                arguments=call.arguments,
-                status="completed",
-                output=output,
-                previous_item_id=call.previous_item_id,
-            ),
-        )
+        self.emit("item_update", answered_call_item(call, output))
         if start_response:
             self.request_response()
 

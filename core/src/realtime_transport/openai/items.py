@@ -8,6 +8,7 @@ from typing import Any, Literal, cast
 from .._json import loads
 from ..errors import UserError
 from ..events import (
+    FunctionCallEvent,
     RealtimeItem,
     RealtimeMcpApprovalRequestItem,
     RealtimeMessageItem,
@@ -51,6 +52,18 @@ def tool_call_item(
         output=item.get("output"),
         previous_item_id=previous_item_id,
         type=item.get("type", "function_call"),
+    )
+
+
+def answered_call_item(call: FunctionCallEvent, output: str) -> RealtimeToolCallItem:
+    """The history item of a function call once its output was sent."""
+    return RealtimeToolCallItem(
+        item_id=call.item_id,
+        name=call.name,
+        arguments=call.arguments,
+        status="completed",
+        output=output,
+        previous_item_id=call.previous_item_id,
     )
 
 

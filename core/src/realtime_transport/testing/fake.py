@@ -37,6 +37,7 @@ from ..events import (
     TurnStartedEvent,
     Usage,
 )
+from ..openai.items import answered_call_item
 from ..transport import (
     ApiKey,
     RealtimeTransportLayer,
@@ -208,17 +209,7 @@ class FakeTransport(RealtimeTransportLayer):
         self._require_connected("send_function_call_output")
         self._record("send_function_call_output", call, output, start_response=start_response)
         if self.echo_function_outputs:
-            self.emit(
-                "item_update",
-                RealtimeToolCallItem(
-                    item_id=call.item_id,
-                    name=call.name,
-                    arguments=call.arguments,
-                    status="completed",
-                    output=output,
-                    previous_item_id=call.previous_item_id,
-                ),
-            )
+            self.emit("item_update", answered_call_item(call, output))
 
     def request_response(self, response: Mapping[str, Any] | None = None) -> None:
         self._record("request_response", response)
