@@ -30,7 +30,7 @@ import os
 import resource
 import struct
 import sys
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from websockets.speedups import apply_mask
@@ -122,7 +122,9 @@ class Conn(asyncio.Protocol):
         self.mode = "paced"
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        # uvloop's transports implement the interface without subclassing asyncio.Transport:
+        # never check the concrete class (issue 10).
+        transport = cast("asyncio.Transport", transport)
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:

@@ -40,9 +40,10 @@ def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
     )
 
 
-def test_demo_runs_a_spoken_exchange_with_a_tool_and_a_handoff(tmp_path: Path) -> None:
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_demo_runs_a_spoken_exchange_with_a_tool_and_a_handoff(tmp_path: Path, loop: str) -> None:
     out = tmp_path / "reply.wav"
-    result = _run("--fast", "--out", str(out))
+    result = _run("--fast", "--loop", loop, "--out", str(out))
     assert result.returncode == 0, result.stdout + result.stderr
     text = result.stdout
     for expected in (

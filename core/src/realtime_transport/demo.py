@@ -126,6 +126,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--model", default=None, help="model name (default: the transport's)")
     parser.add_argument(
+        "--loop",
+        choices=("auto", "asyncio", "uvloop"),
+        default=None,
+        help="event loop (default auto: uvloop when installed; env REALTIME_TRANSPORT_LOOP)",
+    )
+    parser.add_argument(
         "--fast",
         action="store_true",
         help="stream audio as fast as possible instead of in real time (for tests and CI)",
@@ -152,9 +158,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             "the offline emulator."
         )
         return 2
+    from .errors import UserError
+    from .loops import run as run_on_loop
+
     progress = _Progress()
     try:
-        code = asyncio.run(_run(args, console, progress))
+        code = run_on_loop(_run(args, console, progress), loop=args.loop)
+    except UserError as exc:
+        console.print(f"[red]{exc}[/]")
+        return 2
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]")
         return 130

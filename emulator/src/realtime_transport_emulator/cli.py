@@ -58,6 +58,12 @@ def build_parser(prog: str = "realtime-transport emulator") -> argparse.Argument
         help="fault for every connection, e.g. close_after:20 or delay_ms:50 (repeatable)",
     )
     parser.add_argument("--latency-ms", type=float, default=0.0, help="pause before each reply")
+    parser.add_argument(
+        "--loop",
+        choices=("auto", "asyncio", "uvloop"),
+        default=None,
+        help="event loop (default auto: uvloop when installed; env REALTIME_TRANSPORT_LOOP)",
+    )
     parser.add_argument("--seed", default="0", help="seed for deterministic ids (default 0)")
     parser.add_argument(
         "--log-level",
@@ -89,7 +95,14 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        return asyncio.run(_serve(args, script, faults))
+        from realtime_transport.errors import UserError
+        from realtime_transport.loops import run as run_on_loop
+
+        try:
+            return run_on_loop(_serve(args, script, faults), loop=args.loop)
+        except UserError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     except KeyboardInterrupt:
         return 0
 

@@ -23,7 +23,7 @@ import struct
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.extensions.permessage_deflate import enable_server_permessage_deflate
@@ -242,7 +242,9 @@ class _HttpConnection(asyncio.Protocol):
         self.task: asyncio.Task[None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        # uvloop's transports implement the interface without subclassing asyncio.Transport:
+        # never check the concrete class (issue 10).
+        transport = cast("asyncio.Transport", transport)
         self.transport = transport
         self.server.http_connections.add(self)
 

@@ -13,6 +13,7 @@ import asyncio
 import collections
 import logging
 from collections.abc import Awaitable, Callable
+from typing import cast
 
 from websockets.exceptions import ConnectionClosed, ConnectionClosedError
 from websockets.frames import Frame, Opcode
@@ -63,7 +64,9 @@ class WebSocket(asyncio.Protocol):
     # ------------------------------------------------------------------ asyncio.Protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        # uvloop's transports implement the interface without subclassing asyncio.Transport:
+        # never check the concrete class (issue 10).
+        transport = cast("asyncio.Transport", transport)
         self.transport = transport
         transport.set_write_buffer_limits(high=WRITE_HIGH)
 

@@ -20,7 +20,7 @@ import struct
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from realtime_transport.errors import (
     AuthenticationError,
@@ -212,7 +212,9 @@ class FastWebSocket(asyncio.Protocol, RealtimeSocket):
         return socket
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        # uvloop's transports implement the interface without subclassing asyncio.Transport:
+        # never check the concrete class (issue 10).
+        transport = cast("asyncio.Transport", transport)
         self._transport = transport
         request = self._protocol.connect()
         for name, value in self._headers.items():
