@@ -17,7 +17,7 @@ from realtime_transport_emulator import (
     speech,
     synthesize,
 )
-from realtime_transport_emulator.audio import PCM24K, PCMA, PCMU, decode
+from realtime_transport_emulator.model.audio import PCM24K, PCMA, PCMU, decode
 
 PHRASE = "what is the weather like today"
 FORMATS = {

@@ -9,17 +9,17 @@ import numpy as np
 import pytest
 from emutest import check_server_event
 from realtime_transport_emulator import FunctionCall, Reply, Rule, Script, ScriptError
-from realtime_transport_emulator.audio import PCM24K, PCMA, PCMU, convert, decode
-from realtime_transport_emulator.config import default_session
-from realtime_transport_emulator.conversation import Conversation, Item
-from realtime_transport_emulator.errors import ProtocolError
-from realtime_transport_emulator.httpserver import HttpRequest, HttpResponse, Router
-from realtime_transport_emulator.ids import IdFactory
-from realtime_transport_emulator.schema import integer, number, obj, string
-from realtime_transport_emulator.script import ScriptRunner, placeholder_transcript
-from realtime_transport_emulator.session import RealtimeSession, SessionOptions
-from realtime_transport_emulator.synth import noise, silence, speech, synthesize
-from realtime_transport_emulator.vad import (
+from realtime_transport_emulator.model.audio import PCM24K, PCMA, PCMU, convert, decode
+from realtime_transport_emulator.model.script import ScriptRunner, placeholder_transcript
+from realtime_transport_emulator.model.synth import noise, silence, speech, synthesize
+from realtime_transport_emulator.net.httpserver import HttpRequest, HttpResponse, Router
+from realtime_transport_emulator.session.config import default_session
+from realtime_transport_emulator.session.conversation import Conversation, Item
+from realtime_transport_emulator.session.errors import ProtocolError
+from realtime_transport_emulator.session.ids import IdFactory
+from realtime_transport_emulator.session.schema import integer, number, obj, string
+from realtime_transport_emulator.session.session import RealtimeSession, SessionOptions
+from realtime_transport_emulator.session.vad import (
     EnergyVad,
     SpeechStarted,
     SpeechStopped,

@@ -27,7 +27,7 @@ from realtime_transport import (
     handoff,
 )
 from realtime_transport_emulator import Emulator, FunctionCall, Reply, Rule, Script
-from realtime_transport_emulator.synth import silence, speech
+from realtime_transport_emulator.model.synth import silence, speech
 
 PCMU = {"type": "audio/pcmu"}
 KEY = "sk-test-session"

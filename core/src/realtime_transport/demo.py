@@ -74,7 +74,7 @@ def build_agents() -> tuple[RealtimeAgent, RealtimeAgent]:
 
 def demo_script() -> Any:
     """The emulator script: the model checks the weather, hands off, and the new agent speaks."""
-    from realtime_transport_emulator.script import FunctionCall, Reply, Rule, Script
+    from realtime_transport_emulator.model.script import FunctionCall, Reply, Rule, Script
 
     return Script(
         rules=(
@@ -365,7 +365,7 @@ def _attach_timeline(
 
 async def _speak(session: RealtimeSession, text: str, *, fast: bool, line: Any) -> None:
     """Stream synthesized speech for ``text`` plus trailing silence, paced like a microphone."""
-    from realtime_transport_emulator.synth import silence, speech
+    from realtime_transport_emulator.model.synth import silence, speech
 
     audio = speech(text) + silence(TRAILING_SILENCE_MS)
     chunk = SAMPLE_RATE * 2 * CHUNK_MS // 1000

@@ -17,17 +17,17 @@ _EXPORTS: dict[str, str] = {
     "Emulator": "server",
     "Faults": "faults",
     "FAULT_NAMES": "faults",
-    "Script": "script",
-    "Rule": "script",
-    "Reply": "script",
-    "FunctionCall": "script",
-    "ScriptError": "script",
+    "Script": "model.script",
+    "Rule": "model.script",
+    "Reply": "model.script",
+    "FunctionCall": "model.script",
+    "ScriptError": "model.script",
     "ConnectionRecord": "records",
-    "ProtocolError": "errors",
-    "speech": "synth",
-    "synthesize": "synth",
-    "silence": "synth",
-    "noise": "synth",
+    "ProtocolError": "session.errors",
+    "speech": "model.synth",
+    "synthesize": "model.synth",
+    "silence": "model.synth",
+    "noise": "model.synth",
 }
 
 
@@ -47,17 +47,17 @@ def __dir__() -> list[str]:
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
-    from .errors import ProtocolError as ProtocolError
-    from .faults import FAULT_NAMES as FAULT_NAMES
-    from .faults import Faults as Faults
-    from .records import ConnectionRecord as ConnectionRecord
-    from .script import FunctionCall as FunctionCall
-    from .script import Reply as Reply
-    from .script import Rule as Rule
-    from .script import Script as Script
-    from .script import ScriptError as ScriptError
-    from .server import Emulator as Emulator
-    from .synth import noise as noise
-    from .synth import silence as silence
-    from .synth import speech as speech
-    from .synth import synthesize as synthesize
+    from realtime_transport_emulator.faults import FAULT_NAMES as FAULT_NAMES
+    from realtime_transport_emulator.faults import Faults as Faults
+    from realtime_transport_emulator.model.script import FunctionCall as FunctionCall
+    from realtime_transport_emulator.model.script import Reply as Reply
+    from realtime_transport_emulator.model.script import Rule as Rule
+    from realtime_transport_emulator.model.script import Script as Script
+    from realtime_transport_emulator.model.script import ScriptError as ScriptError
+    from realtime_transport_emulator.model.synth import noise as noise
+    from realtime_transport_emulator.model.synth import silence as silence
+    from realtime_transport_emulator.model.synth import speech as speech
+    from realtime_transport_emulator.model.synth import synthesize as synthesize
+    from realtime_transport_emulator.records import ConnectionRecord as ConnectionRecord
+    from realtime_transport_emulator.server import Emulator as Emulator
+    from realtime_transport_emulator.session.errors import ProtocolError as ProtocolError

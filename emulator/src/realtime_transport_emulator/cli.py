@@ -77,8 +77,8 @@ def build_parser(prog: str = "realtime-transport emulator") -> argparse.Argument
 def main(argv: list[str] | None = None) -> int:
     """Entry point; ``argv`` excludes the program name (None reads ``sys.argv``)."""
     args = build_parser().parse_args(argv)
-    from .faults import Faults
-    from .script import Script, ScriptError
+    from realtime_transport_emulator.faults import Faults
+    from realtime_transport_emulator.model.script import Script, ScriptError
 
     try:
         script = Script.load(args.script)
@@ -108,9 +108,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _serve(args: argparse.Namespace, script: object, faults: object) -> int:
-    from .faults import Faults
-    from .script import Script
-    from .server import Emulator
+    from realtime_transport_emulator.faults import Faults
+    from realtime_transport_emulator.model.script import Script
+    from realtime_transport_emulator.server import Emulator
 
     assert isinstance(script, Script)
     assert faults is None or isinstance(faults, Faults)
@@ -154,7 +154,7 @@ async def _serve(args: argparse.Namespace, script: object, faults: object) -> in
 
 
 def print_banner(emulator: object, out: TextIO, *, custom_keys: bool = False) -> None:
-    from .server import Emulator
+    from realtime_transport_emulator.server import Emulator
 
     assert isinstance(emulator, Emulator)
     key = "<one of your --api-key values>" if custom_keys else "sk-test"

@@ -17,16 +17,16 @@ from types import TracebackType
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlencode
 
-from . import client_secrets, realtime_ws
-from .auth import Authenticator
-from .config import validate_session
-from .errors import ProtocolError
-from .faults import Faults, FaultsSpec
-from .faults import normalize as normalize_faults
-from .httpserver import HttpRequest, HttpResponse, HttpServer, Router
-from .records import ConnectionRecord
-from .script import Script
-from .session import SessionOptions
+from realtime_transport_emulator.faults import Faults, FaultsSpec
+from realtime_transport_emulator.faults import normalize as normalize_faults
+from realtime_transport_emulator.model.script import Script
+from realtime_transport_emulator.net.auth import Authenticator
+from realtime_transport_emulator.net.httpserver import HttpRequest, HttpResponse, HttpServer, Router
+from realtime_transport_emulator.records import ConnectionRecord
+from realtime_transport_emulator.session.config import validate_session
+from realtime_transport_emulator.session.errors import ProtocolError
+from realtime_transport_emulator.session.session import SessionOptions
+from realtime_transport_emulator.surfaces import client_secrets, realtime_ws
 
 __all__ = ["Emulator", "Surface"]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import errors
+from realtime_transport_emulator.session import errors
 
 Validator = Callable[[Any, str], Any]
 

@@ -31,7 +31,7 @@ from websockets.http11 import Request, Response
 from websockets.server import ServerProtocol
 from websockets.typing import Subprotocol
 
-from .wsconn import WebSocket
+from realtime_transport_emulator.net.wsconn import WebSocket
 
 logger = logging.getLogger("realtime_transport_emulator.http")
 

@@ -17,18 +17,22 @@ import base64
 import logging
 from typing import Any
 
-from . import errors, items
-from .audio import WireFormat, format_from_wire
-from .client_events import event_id_of, parse_client_event
-from .config import merge_session, validate_session
-from .conversation import Conversation, decode_audio
-from .errors import ProtocolError
-from .ids import IdFactory
-from .input_buffer import MAX_BUFFER_MS, MAX_IDLE_BUFFER_MS, TRIM_SLACK_MS
-from .options import Pace, Send, SessionOptions, SinkClosed
-from .responses import Responder, Response
-from .script import Script, ScriptRunner
-from .turns import TurnTaking
+from realtime_transport_emulator.model.audio import WireFormat, format_from_wire
+from realtime_transport_emulator.model.script import Script, ScriptRunner
+from realtime_transport_emulator.session import errors, items
+from realtime_transport_emulator.session.client_events import event_id_of, parse_client_event
+from realtime_transport_emulator.session.config import merge_session, validate_session
+from realtime_transport_emulator.session.conversation import Conversation, decode_audio
+from realtime_transport_emulator.session.errors import ProtocolError
+from realtime_transport_emulator.session.ids import IdFactory
+from realtime_transport_emulator.session.input_buffer import (
+    MAX_BUFFER_MS,
+    MAX_IDLE_BUFFER_MS,
+    TRIM_SLACK_MS,
+)
+from realtime_transport_emulator.session.options import Pace, Send, SessionOptions, SinkClosed
+from realtime_transport_emulator.session.responses import Responder, Response
+from realtime_transport_emulator.session.turns import TurnTaking
 
 __all__ = [
     "MAX_BUFFER_MS",

@@ -19,19 +19,29 @@ from typing import TYPE_CHECKING, Any
 
 from websockets.exceptions import ConnectionClosed
 
-from . import errors
-from .auth import BETA_SUBPROTOCOL, AuthFailure, Credentials, offered_subprotocols
-from .config import DEFAULT_MODEL, default_session
-from .errors import ProtocolError
-from .faults import Faults, faults_for
-from .httpserver import HttpRequest, HttpResponse, WebSocketPlan, set_linger_zero
-from .ids import IdFactory
-from .records import ConnectionRecord
-from .session import RealtimeSession, SinkClosed
-from .wsconn import WebSocket
+from realtime_transport_emulator.faults import Faults, faults_for
+from realtime_transport_emulator.net.auth import (
+    BETA_SUBPROTOCOL,
+    AuthFailure,
+    Credentials,
+    offered_subprotocols,
+)
+from realtime_transport_emulator.net.httpserver import (
+    HttpRequest,
+    HttpResponse,
+    WebSocketPlan,
+    set_linger_zero,
+)
+from realtime_transport_emulator.net.wsconn import WebSocket
+from realtime_transport_emulator.records import ConnectionRecord
+from realtime_transport_emulator.session import errors
+from realtime_transport_emulator.session.config import DEFAULT_MODEL, default_session
+from realtime_transport_emulator.session.errors import ProtocolError
+from realtime_transport_emulator.session.ids import IdFactory
+from realtime_transport_emulator.session.session import RealtimeSession, SinkClosed
 
 if TYPE_CHECKING:
-    from .server import Emulator
+    from realtime_transport_emulator.server import Emulator
 
 logger = logging.getLogger("realtime_transport_emulator")
 

@@ -15,16 +15,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from . import errors
-from .conversation import Item
-from .items import build_item
-from .options import SinkClosed
-from .response_stream import ResponseStream
-from .script import Reply
-from .usage import input_usage, rate_limits, response_usage
+from realtime_transport_emulator.model.script import Reply
+from realtime_transport_emulator.session import errors
+from realtime_transport_emulator.session.conversation import Item
+from realtime_transport_emulator.session.items import build_item
+from realtime_transport_emulator.session.options import SinkClosed
+from realtime_transport_emulator.session.response_stream import ResponseStream
+from realtime_transport_emulator.session.usage import input_usage, rate_limits, response_usage
 
 if TYPE_CHECKING:
-    from .session import RealtimeSession
+    from realtime_transport_emulator.session.session import RealtimeSession
 
 logger = logging.getLogger("realtime_transport_emulator")
 

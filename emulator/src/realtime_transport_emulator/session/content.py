@@ -11,11 +11,16 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from .audio import bytes_for, convert, duration_ms, format_from_wire
-from .conversation import Item
-from .script import Reply
-from .synth import Speech, synthesize
-from .usage import tokens
+from realtime_transport_emulator.model.audio import (
+    bytes_for,
+    convert,
+    duration_ms,
+    format_from_wire,
+)
+from realtime_transport_emulator.model.script import Reply
+from realtime_transport_emulator.model.synth import Speech, synthesize
+from realtime_transport_emulator.session.conversation import Item
+from realtime_transport_emulator.session.usage import tokens
 
 
 def compose_message(

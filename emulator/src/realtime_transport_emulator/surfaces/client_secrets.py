@@ -10,15 +10,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import schema as s
-from .auth import AuthFailure
-from .config import DEFAULT_MODEL, default_session, merge_session, validate_session
-from .errors import ProtocolError
-from .httpserver import HttpRequest, HttpResponse
-from .ids import IdFactory
+from realtime_transport_emulator.net.auth import AuthFailure
+from realtime_transport_emulator.net.httpserver import HttpRequest, HttpResponse
+from realtime_transport_emulator.session import schema as s
+from realtime_transport_emulator.session.config import (
+    DEFAULT_MODEL,
+    default_session,
+    merge_session,
+    validate_session,
+)
+from realtime_transport_emulator.session.errors import ProtocolError
+from realtime_transport_emulator.session.ids import IdFactory
 
 if TYPE_CHECKING:
-    from .server import Emulator
+    from realtime_transport_emulator.server import Emulator
 
 DEFAULT_TTL_SECONDS = 600
 

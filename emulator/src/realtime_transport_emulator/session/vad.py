@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .audio import FloatArray
+from realtime_transport_emulator.model.audio import FloatArray
 
 FRAME_MS = 10
 SEMANTIC_SILENCE_MS = {"high": 300, "medium": 600, "auto": 600, "low": 1000}

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .conversation import Item
+from realtime_transport_emulator.session.conversation import Item
 
 __all__ = ["FunctionCall", "Reply", "Rule", "Script", "ScriptError", "ScriptRunner"]
 

@@ -15,7 +15,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .audio import PCM24K, FloatArray, WireFormat, encode, parse_format
+from realtime_transport_emulator.model.audio import (
+    PCM24K,
+    FloatArray,
+    WireFormat,
+    encode,
+    parse_format,
+)
 
 __all__ = ["Speech", "noise", "silence", "speech", "synthesize"]
 

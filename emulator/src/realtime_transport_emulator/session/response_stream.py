@@ -13,17 +13,17 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from . import errors
-from .audio import bytes_for, duration_ms
-from .content import compose_message, fit_to_budget, word_deltas
-from .conversation import Item
-from .script import FunctionCall, Reply
-from .synth import Speech
-from .usage import tokens
+from realtime_transport_emulator.model.audio import bytes_for, duration_ms
+from realtime_transport_emulator.model.script import FunctionCall, Reply
+from realtime_transport_emulator.model.synth import Speech
+from realtime_transport_emulator.session import errors
+from realtime_transport_emulator.session.content import compose_message, fit_to_budget, word_deltas
+from realtime_transport_emulator.session.conversation import Item
+from realtime_transport_emulator.session.usage import tokens
 
 if TYPE_CHECKING:
-    from .responses import Response
-    from .session import RealtimeSession
+    from realtime_transport_emulator.session.responses import Response
+    from realtime_transport_emulator.session.session import RealtimeSession
 
 ARGUMENT_CHUNK = 16  # characters per function_call_arguments.delta
 

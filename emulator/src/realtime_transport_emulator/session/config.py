@@ -13,8 +13,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from . import errors
-from . import schema as s
+from realtime_transport_emulator.session import errors
+from realtime_transport_emulator.session import schema as s
 
 DEFAULT_MODEL = "gpt-realtime"
 DEFAULT_INSTRUCTIONS = (

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import errors
-from .audio import bytes_for, duration_ms
-from .conversation import Item, decode_audio
+from realtime_transport_emulator.model.audio import bytes_for, duration_ms
+from realtime_transport_emulator.session import errors
+from realtime_transport_emulator.session.conversation import Item, decode_audio
 
 if TYPE_CHECKING:
-    from .session import RealtimeSession
+    from realtime_transport_emulator.session.session import RealtimeSession
 
 
 def build_item(session: RealtimeSession, raw: dict[str, Any], param: str = "item") -> Item:

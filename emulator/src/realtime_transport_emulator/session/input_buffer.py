@@ -8,7 +8,7 @@ be cut out of it. It does no I/O and knows nothing about turns (see :mod:`.turns
 
 from __future__ import annotations
 
-from .audio import WireFormat, bytes_for, duration_ms
+from realtime_transport_emulator.model.audio import WireFormat, bytes_for, duration_ms
 
 MAX_IDLE_BUFFER_MS = 60_000  # uncommitted audio kept while VAD hears no speech
 MAX_BUFFER_MS = 15 * 60_000  # uncommitted audio kept in any case

@@ -13,9 +13,9 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import errors
-from . import schema as s
-from .audio import WireFormat, duration_ms
+from realtime_transport_emulator.model.audio import WireFormat, duration_ms
+from realtime_transport_emulator.session import errors
+from realtime_transport_emulator.session import schema as s
 
 MAX_AUDIO_BYTES = 15 * 1024 * 1024  # the API's limit per append / per item
 MAX_ITEMS_WITH_AUDIO = 50  # older items keep their length but drop their audio bytes

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import errors
-from . import schema as s
-from .config import response_schema
-from .conversation import ITEM, RESPONSE_INPUT_ITEM
+from realtime_transport_emulator.session import errors
+from realtime_transport_emulator.session import schema as s
+from realtime_transport_emulator.session.config import response_schema
+from realtime_transport_emulator.session.conversation import ITEM, RESPONSE_INPUT_ITEM
 
 _EVENT_ID = s.string(max_length=512)
 _BASE: dict[str, s.Validator] = {"type": s.anything(), "event_id": _EVENT_ID}

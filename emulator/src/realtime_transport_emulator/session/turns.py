@@ -11,17 +11,27 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import errors
-from .audio import WireFormat, decode, duration_ms, format_from_wire
-from .content import word_deltas
-from .conversation import Item
-from .input_buffer import InputBuffer
-from .items import announce
-from .usage import transcription_usage
-from .vad import EnergyVad, SpeechStarted, SpeechStopped, VadSettings
+from realtime_transport_emulator.model.audio import (
+    WireFormat,
+    decode,
+    duration_ms,
+    format_from_wire,
+)
+from realtime_transport_emulator.session import errors
+from realtime_transport_emulator.session.content import word_deltas
+from realtime_transport_emulator.session.conversation import Item
+from realtime_transport_emulator.session.input_buffer import InputBuffer
+from realtime_transport_emulator.session.items import announce
+from realtime_transport_emulator.session.usage import transcription_usage
+from realtime_transport_emulator.session.vad import (
+    EnergyVad,
+    SpeechStarted,
+    SpeechStopped,
+    VadSettings,
+)
 
 if TYPE_CHECKING:
-    from .session import RealtimeSession
+    from realtime_transport_emulator.session.session import RealtimeSession
 
 
 class TurnTaking:

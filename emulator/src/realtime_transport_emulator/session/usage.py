@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from .conversation import Item
+from realtime_transport_emulator.session.conversation import Item
 
 IMAGE_TOKENS = 85
 

@@ -1,0 +1,1 @@
+"""The scripted model: which reply each response gets, and the synthesized voice."""
