@@ -31,8 +31,42 @@ from bench_load import load
 from bench_memory import bare_python_rss, memory
 from bench_throughput import throughput
 
-QUESTIONS = ("density", "load", "throughput", "memory", "profile")
+QUESTIONS = ("density", "load", "throughput", "memory", "profile", "transports")
 NOTES = HERE / "NOTES.md"  # hand-written analysis, included in RESULTS.md
+# One script per transport (``transports/bench_<name>.py``) measures that transport against its
+# own baseline (bare aiortc, our websocket transport...). Each takes ``--smoke`` (CI: tiny, no
+# thresholds, exit 0 when it worked) and otherwise writes ``transports/<name>.md``, a section
+# that RESULTS.md includes under "Transports".
+TRANSPORT_BENCHES = HERE / "transports"
+
+
+def transport_benches() -> list[Path]:
+    return sorted(TRANSPORT_BENCHES.glob("bench_*.py"))
+
+
+def run_transport_benches(*, smoke: bool) -> list[str]:
+    """Run every transport's script in its own interpreter; returns the failures."""
+    import subprocess
+
+    failures: list[str] = []
+    for script in transport_benches():
+        name = script.stem.removeprefix("bench_")
+        args = [sys.executable, str(script), *(["--smoke"] if smoke else [])]
+        started = time.monotonic()
+        try:
+            done = subprocess.run(args, cwd=HERE, timeout=300 if smoke else 3600, check=False)
+        except subprocess.TimeoutExpired:
+            failures.append(f"{name}: timed out")
+            continue
+        log(f"transport bench {name}: exit {done.returncode} ({time.monotonic() - started:.1f} s)")
+        if done.returncode != 0:
+            failures.append(f"{name}: exit {done.returncode}")
+    return failures
+
+
+def transport_sections() -> list[str]:
+    sections = [path.read_text().strip() for path in sorted(TRANSPORT_BENCHES.glob("*.md"))]
+    return ["", "## Transports", "", *("\n\n".join(sections).splitlines())] if sections else []
 
 
 def smoke(contenders: list[str]) -> int:
@@ -55,6 +89,7 @@ def smoke(contenders: list[str]) -> int:
             f"{c['blast']['events_per_s']:.0f} deltas/s, "
             f"{c['upblast']['cpu_us_per_chunk']:.1f} us/chunk ({result.wall_s:.1f} s)"
         )
+    failures += run_transport_benches(smoke=True)
     log(f"smoke done in {time.monotonic() - started:.1f} s")
     if failures:
         log("FAILED: " + "; ".join(failures))
@@ -99,6 +134,9 @@ def full(contenders: list[str], skip: set[str], output: Path, *, merge: bool = F
 
         for mode in ("blast", "upblast"):
             profiles[mode] = profile("ours-transport", mode)
+    if "transports" not in skip:
+        for failure in run_transport_benches(smoke=False):
+            log(f"transport bench {failure}")
     if not merge:
         info["duration"] = f"{(time.monotonic() - started) / 60:.1f} min"
     raw = {"machine": info, "missing": missing, "results": results, "profiles": profiles}
@@ -242,6 +280,7 @@ def render(
             for t in trials
         )
         lines.append(f"- {name}: {row}")
+    lines += transport_sections()
     if NOTES.exists():
         lines += ["", NOTES.read_text().strip()]
     for mode, title in (("blast", "receiving deltas"), ("upblast", "sending chunks")):
