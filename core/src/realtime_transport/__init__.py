@@ -37,6 +37,7 @@ _EXPORTS: dict[str, str] = {
     "RealtimeMcpApprovalRequestItem": "events",
     "ItemDeletedEvent": "events",
     "FunctionCallEvent": "events",
+    "DtmfEvent": "events",
     # audio (numpy/soxr load only when these are first used)
     "StreamingResampler": "audio",
     "PcmToG711Encoder": "audio",

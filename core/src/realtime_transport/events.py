@@ -227,6 +227,14 @@ class McpToolsListedEvent:
     type: str = "mcp_tools_listed"
 
 
+@dataclass(slots=True)
+class DtmfEvent:
+    """``dtmf``: the caller pressed a key on a phone call (SIP, Twilio); ``digit`` is ``0-9*#A-D``."""
+
+    digit: str
+    type: str = "dtmf"
+
+
 #: Every event name a transport may emit besides ``*`` and the server event types.
 DERIVED_EVENTS = (
     "connection_change",
@@ -247,6 +255,7 @@ DERIVED_EVENTS = (
     "mcp_tool_call_completed",
     "mcp_approval_request",
     "mcp_tools_listed",
+    "dtmf",
 )
 
 #: Events that may be dropped (and counted) by a full ``events()`` buffer. Everything else is
