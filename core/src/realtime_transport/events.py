@@ -229,7 +229,7 @@ class McpToolsListedEvent:
 
 @dataclass(slots=True)
 class DtmfEvent:
-    """``dtmf``: the caller pressed a key on a phone call (SIP, Twilio); ``digit`` is ``0-9*#A-D``."""
+    """``dtmf``: the caller pressed a phone key (SIP, Twilio); ``digit`` is one of ``0-9*#A-D``."""
 
     digit: str
     type: str = "dtmf"
