@@ -457,3 +457,25 @@ def test_send_event_requires_a_type_and_raises_when_not_connected() -> None:
     transport.connected = False
     with pytest.raises(TransportNotConnectedError):
         transport.send_event({"type": "input_audio_buffer.clear"})
+
+
+def test_dtmf_keypress_becomes_a_typed_dtmf_event_after_the_raw_and_typed_events() -> None:
+    transport = WireTransport()
+    seen = record(transport, "*", "input_audio_buffer.dtmf_event_received", "dtmf", "error")
+    transport.feed(
+        {"type": "input_audio_buffer.dtmf_event_received", "event": "#", "received_at": 1750287078}
+    )
+    assert [name for name, _ in seen] == ["*", "input_audio_buffer.dtmf_event_received", "dtmf"]
+    dtmf = seen[2][1]
+    assert (dtmf.digit, dtmf.received_at, dtmf.type) == ("#", 1750287078.0, "dtmf")
+    assert dtmf.provider_data["event"] == "#"
+
+
+def test_dtmf_without_a_key_is_a_parse_error_and_the_loop_goes_on() -> None:
+    transport = WireTransport()
+    seen = record(transport, "dtmf", "error")
+    transport.feed({"type": "input_audio_buffer.dtmf_event_received", "received_at": 1})
+    transport.feed({"type": "input_audio_buffer.dtmf_event_received", "event": "5"})
+    assert [name for name, _ in seen] == ["error", "dtmf"]
+    assert seen[0][1].source == "parse" and "DTMF" in seen[0][1].message
+    assert seen[1][1].digit == "5" and seen[1][1].received_at is None

@@ -448,3 +448,13 @@ async def test_get_initial_session_config_resolves_prompt_and_tracing(
     assert config["output_modalities"] == ["text"]
     assert config["audio"]["output"]["voice"] == "cedar"
     assert transport.calls == []  # nothing was sent
+
+
+async def test_dtmf_from_the_transport_is_a_session_event(transport: FakeTransport) -> None:
+    session = RealtimeSession(RealtimeAgent("a"), transport=transport, api_key="sk-x")
+    rec = Recorder(session, ("dtmf",))
+    await session.connect()
+    transport.emit_dtmf("7", received_at=12.5)
+    (event,) = rec.named("dtmf")
+    assert (event.digit, event.received_at) == ("7", 12.5)
+    await session.close()

@@ -229,9 +229,16 @@ class McpToolsListedEvent:
 
 @dataclass(slots=True)
 class DtmfEvent:
-    """``dtmf``: the caller pressed a phone key (SIP, Twilio); ``digit`` is one of ``0-9*#A-D``."""
+    """``dtmf``: the caller pressed a phone key; ``digit`` is one of ``0-9*#A-D``.
+
+    One shape for every telephony transport: SIP maps ``input_audio_buffer.dtmf_event_received``
+    to it, Twilio its Media Streams ``dtmf`` message. ``received_at`` is unix seconds when the
+    carrier says; ``provider_data`` is the original message.
+    """
 
     digit: str
+    received_at: float | None = None
+    provider_data: dict[str, Any] = field(default_factory=dict)
     type: str = "dtmf"
 
 

@@ -60,6 +60,7 @@ SESSION_EVENTS = (
     "tool_approval_requested",
     "mcp_tool_call_completed",
     "mcp_tools_changed",
+    "dtmf",
     "connected",
     "disconnected",
 )

@@ -21,6 +21,7 @@ from ..errors import UserError
 from ..events import (
     AudioDoneEvent,
     AudioEvent,
+    DtmfEvent,
     ErrorEvent,
     FunctionCallEvent,
     ItemDeletedEvent,
@@ -75,6 +76,7 @@ _HANDLER_NAMES: dict[str, str] = {
     "response.mcp_call.in_progress": "_retrieve_item",
     "mcp_list_tools.in_progress": "_retrieve_item",
     "input_audio_buffer.speech_started": "_on_speech_started",
+    "input_audio_buffer.dtmf_event_received": "_on_dtmf",
 }
 
 Handler = Callable[[Any, dict[str, Any]], None]
@@ -480,6 +482,15 @@ class OpenAIRealtimeBase(RealtimeTransportLayer):
             self.emit(
                 "item_update", message_item(item, None, "completed" if done else "in_progress")
             )
+
+    def _on_dtmf(self, data: dict[str, Any]) -> None:
+        key = data.get("event")
+        if not isinstance(key, str) or not key:
+            self._emit_parse_error("a DTMF event without a key in 'event'", dumps(data))
+            return
+        received_at = data.get("received_at")
+        at = float(received_at) if isinstance(received_at, (int, float)) else None
+        self.emit("dtmf", DtmfEvent(key, at, data))
 
     def _on_speech_started(self, data: dict[str, Any]) -> None:
         """Hook: the server heard the user start speaking (client-side barge-in transports)."""

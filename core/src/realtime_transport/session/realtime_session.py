@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ..agent import RealtimeAgent, prepare_agent_tools
 from ..context import RealtimeContext
 from ..errors import TransportConnectionError, UserError
-from ..events import ConnectionEvent, RealtimeItem, Usage
+from ..events import ConnectionEvent, DtmfEvent, RealtimeItem, Usage
 from ..guardrails import OutputGuardrail
 from ..session_events import McpApprovalItem, ToolApprovalItem
 from .agent_switch import AgentSwitcher
@@ -49,7 +49,8 @@ class RealtimeSession(SessionEmitter):
     ``transport_event`` (raw server events; opt-in for ``async for``), ``audio_start``,
     ``audio_stopped``, ``audio``, ``audio_interrupted``, ``guardrail_tripped``,
     ``history_updated``, ``history_added``, ``error``, ``tool_approval_requested``,
-    ``mcp_tool_call_completed``, ``mcp_tools_changed``, ``connected``, ``disconnected``.
+    ``mcp_tool_call_completed``, ``mcp_tools_changed``, ``dtmf`` (a telephony keypress),
+    ``connected``, ``disconnected``.
     """
 
     def __init__(
@@ -354,6 +355,7 @@ class RealtimeSession(SessionEmitter):
         t.on("mcp_approval_request", self._mcp.on_approval_request)
         t.on("mcp_tool_call_completed", self._mcp.on_tool_call_completed)
         t.on("mcp_tools_listed", self._mcp.on_tools_listed)
+        t.on("dtmf", self._on_dtmf)
         t.on(TRANSCRIPTION_COMPLETED, self._history.on_transcription_completed)
         self._sync_raw_listener()
 
@@ -361,6 +363,9 @@ class RealtimeSession(SessionEmitter):
         message = getattr(event, "message", None) or str(event)
         code = getattr(event, "code", None)
         self._runtime.emit_error(message, "transport", event, code=code)
+
+    def _on_dtmf(self, event: DtmfEvent) -> None:
+        self.emit("dtmf", event)  # the transport's DtmfEvent as is (SIP, Twilio)
 
     def _on_connected(self, event: ConnectionEvent) -> None:
         self.emit("connected", event)

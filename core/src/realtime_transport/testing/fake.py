@@ -25,6 +25,7 @@ from ..events import (
     AudioDoneEvent,
     AudioEvent,
     AudioInterruptedEvent,
+    DtmfEvent,
     ErrorEvent,
     FunctionCallEvent,
     ItemDeletedEvent,
@@ -369,6 +370,9 @@ class FakeTransport(RealtimeTransportLayer):
         self, delta: str, *, response_id: str = "resp_1", item_id: str = "item_out"
     ) -> None:
         self.emit("output_text_delta", OutputTextDeltaEvent(delta, item_id, response_id))
+
+    def emit_dtmf(self, digit: str, *, received_at: float | None = None) -> None:
+        self.emit("dtmf", DtmfEvent(digit, received_at))
 
     def emit_raw(self, event: Mapping[str, Any]) -> None:
         """A raw server event: ``*`` (a copy) then the typed event of its ``type``, as a dict."""
