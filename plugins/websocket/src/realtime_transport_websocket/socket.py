@@ -403,6 +403,11 @@ class FastWebSocket(asyncio.Protocol, RealtimeSocket):
             return
         self._close_reported = True
         close = protocol.close_rcvd
+        if close is None and protocol.close_sent is not None and protocol.close_sent.code != 1000:
+            # We closed because of a protocol error (an oversized or invalid frame): report
+            # our close code and websockets' reason instead of "no close code".
+            close = protocol.close_sent
+            exc = exc or getattr(protocol, "parser_exc", None)
         code = close.code if close is not None else (None if exc is None else 1006)
         reason = close.reason if close is not None else ""
         if close is None and exc is None and protocol.close_sent is None:

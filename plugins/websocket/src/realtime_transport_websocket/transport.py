@@ -312,6 +312,11 @@ class OpenAIRealtimeWebSocket(OpenAIRealtimeBase):
             description += f", {type(exc).__name__}: {exc}"
         normal = code in (1000, 1001) and exc is None
         message = f"the server closed the connection ({description})"
+        if code == 1009:
+            description += (
+                f"; the server sent a message over max_size={self._max_size} bytes: raise "
+                "max_size (None for no limit)"
+            )
         if not normal:
             self.emit(
                 "error",
