@@ -1,37 +1,54 @@
-"""A small HTTP/1.1 server on one port: REST routes plus WebSocket upgrades handed to websockets.
+"""The emulator's HTTP/1.1 server on one port: REST routes plus WebSocket upgrades.
 
-websockets' server parses only ``GET`` requests, and the emulator also needs ``POST`` (client
-secrets now; WebRTC calls and SIP call control later) on the same port, as the real API serves
-them on one host. So this module reads each request head itself: REST requests go to a route
-table; a WebSocket upgrade goes through an ``accept`` callback (auth, query parsing) and, if
-accepted, the socket is handed to a ``websockets.asyncio.server.ServerConnection`` together with
-the bytes read so far. websockets then does the handshake and framing; the route's handler gets
-the connection.
-
-Surfaces register with :class:`Router`: ``router.add("POST", "/v1/realtime/calls/{call_id}/accept",
-handler)`` and ``router.websocket("/v1/realtime", accept)``.
+h11 parses requests and writes responses (including malformed-request detection, chunked
+bodies, ``Expect: 100-continue`` and keep-alive); this module adds the asyncio I/O, limits, CORS
+and the hand-off of an accepted upgrade to websockets' Sans-I/O ``ServerProtocol`` (which then
+does the handshake and framing, see ``net.wsconn``). Every malformed or oversized request gets
+the API's JSON error shape with a 4xx and the connection closes: never a stack trace or a hung
+socket. Routing lives in ``net.routing`` (re-exported here for the surfaces).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import socket
 import struct
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
+import h11
 from websockets.extensions.permessage_deflate import enable_server_permessage_deflate
 from websockets.http11 import Request, Response
 from websockets.server import ServerProtocol
 from websockets.typing import Subprotocol
 
+from realtime_transport_emulator.net.routing import (
+    HttpError,
+    HttpHandler,
+    HttpRequest,
+    HttpResponse,
+    Router,
+    WebSocketPlan,
+    WsAccept,
+    WsHandler,
+)
 from realtime_transport_emulator.net.wsconn import WebSocket
+
+__all__ = [
+    "HttpError",
+    "HttpHandler",
+    "HttpRequest",
+    "HttpResponse",
+    "HttpServer",
+    "Router",
+    "WebSocketPlan",
+    "WsAccept",
+    "WsHandler",
+    "set_linger_zero",
+]
 
 logger = logging.getLogger("realtime_transport_emulator.http")
 
@@ -61,173 +78,59 @@ MAX_HEAD = 64 * 1024
 MAX_BODY = 16 * 1024 * 1024
 MAX_WS_MESSAGE = 32 * 1024 * 1024  # base64 of the API's 15 MiB append limit, with room
 SERVER_NAME = "realtime-transport-emulator"
+# Headers a browser may read from our answers: the call id of a WebRTC call is in Location.
+EXPOSED_HEADERS = "Location"
+CORS_METHODS = "GET, POST, DELETE, OPTIONS"
+CORS_DEFAULT_HEADERS = (
+    "authorization, content-type, openai-beta, openai-organization, openai-project"
+)
 
 
-@dataclass(frozen=True)
-class HttpRequest:
-    method: str
-    target: str
-    path: str
-    query: dict[str, list[str]]
-    headers: tuple[tuple[str, str], ...]
-    body: bytes = b""
-    params: dict[str, str] = field(default_factory=dict)
-    peer: Any = None
-
-    def header(self, name: str) -> str | None:
-        lowered = name.lower()
-        for key, value in self.headers:
-            if key.lower() == lowered:
-                return value
-        return None
-
-    def query_value(self, name: str) -> str | None:
-        values = self.query.get(name)
-        return values[-1] if values else None
-
-    def json(self) -> Any:
-        """The body as JSON; a clear 400 if it is not."""
-        if not self.body:
-            return {}
-        try:
-            return json.loads(self.body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise HttpError(
-                HttpResponse.error(
-                    400,
-                    f"We could not parse the JSON body of your request: {exc}. "
-                    "Send a JSON object with Content-Type: application/json.",
-                    code="invalid_json",
-                )
-            ) from None
+def _text(value: bytes) -> str:
+    return value.decode("latin-1")
 
 
-@dataclass(frozen=True)
-class HttpResponse:
-    status: int
-    body: bytes = b""
-    content_type: str = "application/json"
-    headers: tuple[tuple[str, str], ...] = ()
-
-    @classmethod
-    def json(
-        cls, status: int, data: Any, headers: tuple[tuple[str, str], ...] = ()
-    ) -> HttpResponse:
-        return cls(status, json.dumps(data).encode(), "application/json", headers)
-
-    @classmethod
-    def error(
-        cls,
-        status: int,
-        message: str,
-        *,
-        code: str | None = None,
-        param: str | None = None,
-        type: str = "invalid_request_error",
-    ) -> HttpResponse:
-        """The REST error shape: ``{"error": {"message", "type", "param", "code"}}``."""
-        body = {"error": {"message": message, "type": type, "param": param, "code": code}}
-        return cls.json(status, body)
-
-    def encode(self, *, keep_alive: bool) -> bytes:
-        try:
-            reason = HTTPStatus(self.status).phrase
-        except ValueError:
-            reason = "Unknown"
-        lines = [
-            f"HTTP/1.1 {self.status} {reason}",
-            f"Server: {SERVER_NAME}",
-            f"Content-Type: {self.content_type}",
-            f"Content-Length: {len(self.body)}",
-            f"Connection: {'keep-alive' if keep_alive else 'close'}",
-            *(f"{name}: {value}" for name, value in self.headers),
-        ]
-        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + self.body
+def _to_request(event: h11.Request, peer: Any) -> HttpRequest:
+    target = _text(event.target)
+    url = urlsplit(target)
+    headers = tuple((_text(name), _text(value)) for name, value in event.headers.raw_items())
+    return HttpRequest(
+        _text(event.method).upper(),
+        target,
+        url.path,
+        parse_qs(url.query, keep_blank_values=True),
+        headers,
+        peer=peer,
+    )
 
 
-class HttpError(Exception):
-    """Raised by handlers to answer with a given response."""
-
-    def __init__(self, response: HttpResponse) -> None:
-        super().__init__(response.status)
-        self.response = response
-
-
-HttpHandler = Callable[[HttpRequest], Awaitable[HttpResponse]]
-WsHandler = Callable[[WebSocket], Awaitable[None]]
+def _upgrade_head(event: h11.Request) -> bytes:
+    """The upgrade request re-serialized for websockets, which parses the handshake itself."""
+    lines = [b"%s %s HTTP/1.1" % (event.method, event.target)]
+    lines.extend(name + b": " + value for name, value in event.headers.raw_items())
+    return b"\r\n".join(lines) + b"\r\n\r\n"
 
 
-@dataclass(frozen=True)
-class WebSocketPlan:
-    """An accepted upgrade: the subprotocol to answer with and the connection handler."""
+def _cors_preflight(request: HttpRequest) -> HttpResponse:
+    """Answer a browser's preflight: any origin, our methods, the headers it asked for."""
+    asked = request.header("Access-Control-Request-Headers")
+    return HttpResponse(
+        204,
+        content_type="",
+        headers=(
+            ("Access-Control-Allow-Methods", CORS_METHODS),
+            ("Access-Control-Allow-Headers", asked or CORS_DEFAULT_HEADERS),
+            ("Access-Control-Max-Age", "600"),
+        ),
+    )
 
-    handler: WsHandler
-    subprotocol: str | None = None
 
-
-WsAccept = Callable[[HttpRequest], Awaitable["WebSocketPlan | HttpResponse"]]
-
-
-class Router:
-    """Routes by method and path pattern (``{name}`` segments become ``request.params``)."""
-
-    def __init__(self) -> None:
-        self._http: list[tuple[str, re.Pattern[str], HttpHandler]] = []
-        self._ws: dict[str, WsAccept] = {}
-
-    def add(self, method: str, pattern: str, handler: HttpHandler) -> None:
-        parts = re.split(r"(\{\w+\})", pattern)
-        regex = "".join(
-            f"(?P<{part[1:-1]}>[^/]+)" if part.startswith("{") else re.escape(part)
-            for part in parts
-        )
-        self._http.append((method.upper(), re.compile(f"^{regex}$"), handler))
-
-    def websocket(self, path: str, accept: WsAccept) -> None:
-        self._ws[path] = accept
-
-    def websocket_for(self, path: str) -> WsAccept | None:
-        return self._ws.get(path)
-
-    async def dispatch(self, request: HttpRequest) -> HttpResponse:
-        allowed: list[str] = []
-        for method, regex, handler in self._http:
-            match = regex.match(request.path)
-            if match is None:
-                continue
-            if method != request.method:
-                allowed.append(method)
-                continue
-            routed = HttpRequest(
-                request.method,
-                request.target,
-                request.path,
-                request.query,
-                request.headers,
-                request.body,
-                match.groupdict(),
-                request.peer,
-            )
-            try:
-                return await handler(routed)
-            except HttpError as exc:
-                return exc.response
-        if allowed:
-            return HttpResponse.error(
-                405,
-                f"Method {request.method} is not allowed on {request.path}; "
-                f"use {', '.join(sorted(set(allowed)))}.",
-                code="method_not_allowed",
-            )
-        if request.path in self._ws:
-            return HttpResponse.error(
-                426,
-                f"{request.path} is a WebSocket endpoint; connect with a WebSocket client.",
-                code="upgrade_required",
-            )
-        return HttpResponse.error(
-            404, f"Unknown path {request.path} on the Realtime emulator.", code="not_found"
-        )
+def _is_preflight(request: HttpRequest) -> bool:
+    return (
+        request.method == "OPTIONS"
+        and request.header("Origin") is not None
+        and request.header("Access-Control-Request-Method") is not None
+    )
 
 
 class _HttpConnection(asyncio.Protocol):
@@ -236,16 +139,18 @@ class _HttpConnection(asyncio.Protocol):
     def __init__(self, server: HttpServer) -> None:
         self.server = server
         self.transport: asyncio.Transport | None = None
-        self.buffer = bytearray()
-        self.busy = False
+        self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
+        self.request: h11.Request | None = None
+        self.body = bytearray()
+        self.origin: str | None = None
+        self.busy = False  # a handler or an upgrade decision is running
         self.continued = False  # "100 Continue" already sent for the request being read
         self.task: asyncio.Task[None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports implement the interface without subclassing asyncio.Transport:
         # never check the concrete class (issue 10).
-        transport = cast("asyncio.Transport", transport)
-        self.transport = transport
+        self.transport = cast("asyncio.Transport", transport)
         self.server.http_connections.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -254,85 +159,155 @@ class _HttpConnection(asyncio.Protocol):
             self.task.cancel()
 
     def data_received(self, data: bytes) -> None:
-        self.buffer += data
+        try:
+            self.h11.receive_data(data)
+        except RuntimeError:  # data after a close we decided on: nothing left to serve
+            return
         if not self.busy:
             self._process()
 
-    def _reply(self, response: HttpResponse, *, keep_alive: bool = False) -> None:
-        assert self.transport is not None
-        self.transport.write(response.encode(keep_alive=keep_alive))
-        if not keep_alive:
-            self.transport.close()
+    def eof_received(self) -> bool | None:
+        try:
+            self.h11.receive_data(b"")
+        except RuntimeError:
+            return None
+        if not self.busy:
+            self._process()
+        return True  # we close after answering (or at once, in _process)
+
+    # ------------------------------------------------------------------ reading
 
     def _process(self) -> None:
-        assert self.transport is not None
-        end = self.buffer.find(b"\r\n\r\n")
-        if end < 0:
-            if len(self.buffer) > MAX_HEAD:
-                self._reply(HttpResponse.error(431, "Request headers too large."))
-            return
-        head = bytes(self.buffer[:end]).decode("latin-1")
-        lines = head.split("\r\n")
-        parts = lines[0].split(" ")
-        if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-            self._reply(HttpResponse.error(400, "Malformed HTTP request line."))
-            return
-        method, target, version = parts
-        headers: list[tuple[str, str]] = []
-        for line in lines[1:]:
-            name, sep, value = line.partition(":")
-            if not sep or not name.strip():
-                self._reply(HttpResponse.error(400, "Malformed HTTP header line."))
+        while not self.busy and self.transport is not None and not self.transport.is_closing():
+            try:
+                event = self.h11.next_event()
+            except h11.RemoteProtocolError as exc:
+                self._fail(exc.error_status_hint, _protocol_message(exc))
                 return
-            headers.append((name.strip(), value.strip()))
-        url = urlsplit(target)
-        request = HttpRequest(
-            method.upper(),
-            target,
-            url.path,
-            parse_qs(url.query, keep_blank_values=True),
-            tuple(headers),
-            peer=self.transport.get_extra_info("peername"),
-        )
+            if event is h11.NEED_DATA:
+                self._maybe_continue()
+                return
+            if isinstance(event, h11.Request):
+                if not self._begin(event):
+                    return
+            elif isinstance(event, h11.Data):
+                self.body += event.data
+                if len(self.body) > MAX_BODY:
+                    self._fail(413, f"Request body over {MAX_BODY} bytes.", code="body_too_large")
+                    return
+            elif isinstance(event, h11.EndOfMessage):
+                self._complete()
+            elif isinstance(event, h11.ConnectionClosed) or event is h11.PAUSED:
+                # PAUSED without an upgrade of ours cannot happen (we answer every request
+                # before starting the next cycle); a closed peer has nothing left to serve.
+                self.transport.close()
+                return
+
+    def _begin(self, event: h11.Request) -> bool:
+        self.request, self.body, self.continued = event, bytearray(), False
+        headers = dict(event.headers)  # h11 lower-cases names and validates Content-Length
+        origin = headers.get(b"origin")
+        self.origin = _text(origin) if origin is not None else None
+        if event.http_version not in (b"1.0", b"1.1"):
+            self._fail(505, "Only HTTP/1.0 and HTTP/1.1 are served here.", code="bad_version")
+            return False
+        if int(headers.get(b"content-length", b"0")) > MAX_BODY:
+            self._fail(413, f"Request body over {MAX_BODY} bytes.", code="body_too_large")
+            return False
+        return True
+
+    def _maybe_continue(self) -> None:
+        if self.h11.they_are_waiting_for_100_continue and not self.continued:
+            self.continued = True
+            self._write(
+                self.h11.send(
+                    h11.InformationalResponse(status_code=100, headers=[], reason=b"Continue")
+                )
+            )
+
+    def _complete(self) -> None:
+        event = self.request
+        assert event is not None and self.transport is not None
+        request = _to_request(event, self.transport.get_extra_info("peername"))
+        loop = asyncio.get_running_loop()
+        self.busy = True
         upgrade = (request.header("Upgrade") or "").lower() == "websocket"
         if upgrade and request.method == "GET":
-            self.busy = True
-            self.task = asyncio.get_running_loop().create_task(self._upgrade(request))
+            trailing, _ = self.h11.trailing_data
+            self.task = loop.create_task(self._upgrade(request, _upgrade_head(event) + trailing))
             return
-        if (request.header("Transfer-Encoding") or "").lower() not in ("", "identity"):
-            self._reply(HttpResponse.error(411, "Send request bodies with Content-Length."))
-            return
-        try:
-            length = int(request.header("Content-Length") or 0)
-        except ValueError:
-            self._reply(HttpResponse.error(400, "Invalid Content-Length."))
-            return
-        if length > MAX_BODY:
-            self._reply(HttpResponse.error(413, f"Request body over {MAX_BODY} bytes."))
-            return
-        if len(self.buffer) < end + 4 + length:
-            if (request.header("Expect") or "").lower() == "100-continue" and not self.continued:
-                self.continued = True
-                self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-            return  # wait for the rest of the body
-        self.continued = False
-        body = bytes(self.buffer[end + 4 : end + 4 + length])
-        del self.buffer[: end + 4 + length]
-        connection = (request.header("Connection") or "").lower()
-        keep_alive = version == "HTTP/1.1" and connection != "close"
-        request = HttpRequest(
+        body_request = HttpRequest(
             request.method,
-            target,
+            request.target,
             request.path,
             request.query,
             request.headers,
-            body,
+            bytes(self.body),
             peer=request.peer,
         )
-        self.busy = True
-        self.task = asyncio.get_running_loop().create_task(self._serve(request, keep_alive))
+        self.body = bytearray()
+        self.task = loop.create_task(self._serve(body_request))
 
-    async def _serve(self, request: HttpRequest, keep_alive: bool) -> None:
+    # ------------------------------------------------------------------ writing
+
+    def _write(self, data: bytes | None) -> None:
+        if data and self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+    def _reply(self, response: HttpResponse, *, close: bool = False) -> None:
+        """Write one response with h11; close when h11 (or the caller) says so."""
+        if self.transport is None or self.transport.is_closing():
+            return
+        headers: list[tuple[str, str]] = [("Server", SERVER_NAME)]
+        if response.status != 204:
+            headers.append(("Content-Type", response.content_type))
+            headers.append(("Content-Length", str(len(response.body))))
+        if self.origin is not None:
+            headers.append(("Access-Control-Allow-Origin", "*"))
+            headers.append(("Access-Control-Expose-Headers", EXPOSED_HEADERS))
+        if close:
+            headers.append(("Connection", "close"))
+        headers.extend(response.headers)
+        try:
+            reason = HTTPStatus(response.status).phrase
+        except ValueError:
+            reason = ""
+        try:
+            data = self.h11.send(
+                h11.Response(status_code=response.status, headers=headers, reason=reason)
+            )
+            if response.status != 204:
+                data = (data or b"") + (self.h11.send(h11.Data(data=response.body)) or b"")
+            data = (data or b"") + (self.h11.send(h11.EndOfMessage()) or b"")
+        except h11.LocalProtocolError:
+            logger.exception("Could not write the HTTP response")
+            self.transport.abort()
+            return
+        self._write(data)
+        if close or self.h11.our_state is h11.MUST_CLOSE:
+            self.transport.close()
+            return
+        if self.h11.our_state is h11.DONE and self.h11.their_state is h11.DONE:
+            self.h11.start_next_cycle()
+            self.busy = False
+            self._process()
+        else:  # the client is still sending (we answered early): do not try to reuse
+            self.transport.close()
+
+    def _fail(self, status: int, message: str, *, code: str | None = None) -> None:
+        """Answer a request we could not read and close: a 4xx with the API's error shape."""
+        if self.transport is None or self.transport.is_closing():
+            return
+        if self.h11.our_state in (h11.IDLE, h11.SEND_RESPONSE):
+            self._reply(HttpResponse.error(status, message, code=code), close=True)
+        self.transport.close()
+
+    # ------------------------------------------------------------------ dispatch
+
+    async def _serve(self, request: HttpRequest) -> None:
+        if _is_preflight(request):
+            self._reply(_cors_preflight(request))
+            return
         try:
             response = await self.server.router.dispatch(request)
         except Exception:
@@ -340,20 +315,16 @@ class _HttpConnection(asyncio.Protocol):
             response = HttpResponse.error(
                 500, "The emulator failed to handle this request.", type="server_error"
             )
-        if self.transport is None or self.transport.is_closing():
-            return
-        self._reply(response, keep_alive=keep_alive)
-        self.busy = False
-        if keep_alive and self.buffer:
-            self._process()
+        self._reply(response)
 
-    async def _upgrade(self, request: HttpRequest) -> None:
+    async def _upgrade(self, request: HttpRequest, head: bytes) -> None:
         accept = self.server.router.websocket_for(request.path)
         if accept is None:
             self._reply(
                 HttpResponse.error(
                     404, f"No WebSocket endpoint at {request.path}.", code="not_found"
-                )
+                ),
+                close=True,
             )
             return
         try:
@@ -368,9 +339,15 @@ class _HttpConnection(asyncio.Protocol):
         if self.transport is None or self.transport.is_closing():
             return
         if isinstance(outcome, HttpResponse):
-            self._reply(outcome)
+            self._reply(outcome, close=True)
             return
-        self.server.hand_off(self, outcome)
+        self.server.hand_off(self, outcome, head)
+
+
+def _protocol_message(exc: h11.RemoteProtocolError) -> str:
+    if exc.error_status_hint == 431:
+        return f"Request headers too large (limit {MAX_HEAD} bytes)."
+    return f"Malformed HTTP request: {exc}. Send a valid HTTP/1.1 request."
 
 
 class HttpServer:
@@ -410,8 +387,8 @@ class HttpServer:
         sockname = server.sockets[0].getsockname()
         self.host, self.port = str(sockname[0]), int(sockname[1])
 
-    def hand_off(self, connection: _HttpConnection, plan: WebSocketPlan) -> None:
-        """Give the socket (and the bytes read so far) to a WebSocket for this upgrade."""
+    def hand_off(self, connection: _HttpConnection, plan: WebSocketPlan, head: bytes) -> None:
+        """Give the socket (the upgrade request and any bytes after it) to a WebSocket."""
         transport = connection.transport
         assert transport is not None
         self.http_connections.discard(connection)
@@ -446,7 +423,7 @@ class HttpServer:
         self.websockets.add(ws)
         transport.set_protocol(ws)
         ws.connection_made(transport)
-        ws.data_received(bytes(connection.buffer))
+        ws.data_received(head)
 
     async def stop(self) -> None:
         server, self._server = self._server, None
