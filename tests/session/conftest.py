@@ -7,6 +7,9 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+
+# the emulator fixtures (emulator, session_factory) for every module of the suite
+from emulated import emulator, session_factory  # noqa: F401
 from realtime_transport import RealtimeAgent, RealtimeSession
 from realtime_transport.testing.fake import FakeTransport
 

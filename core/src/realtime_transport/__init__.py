@@ -107,6 +107,18 @@ _EXPORTS: dict[str, str] = {
     "GuardrailFunctionOutput": "guardrails",
     "OutputGuardrailResult": "guardrails",
     "OutputGuardrailTripwireTriggered": "guardrails",
+    "ToolInputGuardrail": "tool_guardrails",
+    "ToolOutputGuardrail": "tool_guardrails",
+    "tool_input_guardrail": "tool_guardrails",
+    "tool_output_guardrail": "tool_guardrails",
+    "ToolGuardrailFunctionOutput": "tool_guardrails",
+    "ToolGuardrailBehavior": "tool_guardrails",
+    "ToolInputGuardrailData": "tool_guardrails",
+    "ToolOutputGuardrailData": "tool_guardrails",
+    "ToolInputGuardrailTripwireTriggered": "tool_guardrails",
+    "ToolOutputGuardrailTripwireTriggered": "tool_guardrails",
+    "LogDataPolicy": "log_privacy",
+    "log_data_policy": "log_privacy",
     "RealtimeSession": "session",
     "ToolErrorFormatterArgs": "session",
     "compute_initial_session_config": "session",
@@ -129,6 +141,7 @@ _EXPORTS: dict[str, str] = {
     "ToolApprovalRequestedEvent": "session_events",
     "McpToolCallCompletedEvent": "session_events",
     "McpToolsChangedEvent": "session_events",
+    "ToolGuardrailTrippedEvent": "session_events",
     # errors
     "RealtimeTransportError": "errors",
     "UserError": "errors",
@@ -185,6 +198,8 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
     from .handoffs import handoff as handoff
     from .hookspecs import hookimpl as hookimpl
     from .hookspecs import hookspec as hookspec
+    from .log_privacy import LogDataPolicy as LogDataPolicy
+    from .log_privacy import log_data_policy as log_data_policy
     from .protocol import CLIENT_EVENT_TYPES as CLIENT_EVENT_TYPES
     from .protocol import SERVER_EVENT_TYPES as SERVER_EVENT_TYPES
     from .protocol import AudioConfig as AudioConfig
@@ -217,5 +232,6 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
     from .session import ToolErrorFormatterArgs as ToolErrorFormatterArgs
     from .session import compute_initial_session_config as compute_initial_session_config
     from .session_events import *  # noqa: F403
+    from .tool_guardrails import *  # noqa: F403
     from .tools import *  # noqa: F403
     from .transport import *  # noqa: F403

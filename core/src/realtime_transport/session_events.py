@@ -16,6 +16,11 @@ if TYPE_CHECKING:
     from .events import FunctionCallEvent, RealtimeItem, RealtimeMcpApprovalRequestItem
     from .guardrails import OutputGuardrailTripwireTriggered
     from .handoffs import Handoff
+    from .tool_guardrails import (
+        ToolGuardrailFunctionOutput,
+        ToolInputGuardrail,
+        ToolOutputGuardrail,
+    )
     from .tools import FunctionTool
 
 __all__ = [
@@ -37,6 +42,7 @@ __all__ = [
     "ToolApprovalItem",
     "ToolApprovalRequestedEvent",
     "ToolEndEvent",
+    "ToolGuardrailTrippedEvent",
     "ToolStartEvent",
 ]
 
@@ -54,6 +60,7 @@ SESSION_EVENTS = (
     "audio",
     "audio_interrupted",
     "guardrail_tripped",
+    "tool_guardrail_tripped",
     "history_updated",
     "history_added",
     "error",
@@ -169,6 +176,24 @@ class GuardrailTrippedEvent:
     response_id: str
     context: RealtimeContext[Any]
     type: Literal["guardrail_tripped"] = "guardrail_tripped"
+
+
+@dataclass(slots=True)
+class ToolGuardrailTrippedEvent:
+    """``tool_guardrail_tripped``: a tool guardrail answered the call with ``reject_content``.
+
+    ``kind`` is ``"input"`` (the tool did not run) or ``"output"`` (its result was replaced);
+    ``message`` is the output the model got instead.
+    """
+
+    agent: RealtimeAgent
+    tool: FunctionTool
+    call: FunctionCallEvent
+    guardrail: ToolInputGuardrail | ToolOutputGuardrail
+    kind: Literal["input", "output"]
+    output: ToolGuardrailFunctionOutput
+    message: str
+    context: RealtimeContext[Any]
 
 
 @dataclass(slots=True)

@@ -13,13 +13,14 @@ import inspect
 import json
 import re
 import sys
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union, get_origin, get_type_hints, overload
 
 from ._json import loads
 from .context import RealtimeContext, ToolContext
 from .errors import ModelBehaviorError, RealtimeTransportError, UserError
+from .tool_guardrails import ToolInputGuardrail, ToolOutputGuardrail
 
 if TYPE_CHECKING:
     from .agent import RealtimeAgent
@@ -105,6 +106,10 @@ class FunctionTool:
     )
     func: Callable[..., Any] | None = field(default=None, repr=False)
     """The decorated function, when built by :func:`function_tool` (still callable directly)."""
+    tool_input_guardrails: list[ToolInputGuardrail] = field(default_factory=list)
+    """Checks on each call's arguments before the tool runs (see ``tool_guardrails``)."""
+    tool_output_guardrails: list[ToolOutputGuardrail] = field(default_factory=list)
+    """Checks on the tool's result before the model gets it."""
 
     def __post_init__(self) -> None:
         if not self.name or not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", self.name):
@@ -118,6 +123,12 @@ class FunctionTool:
                 f"tool {self.name!r}: timeout_behavior must be 'error_as_result' or "
                 f"'raise_exception', not {self.timeout_behavior!r}"
             )
+        self.tool_input_guardrails = _guardrail_list(
+            self.name, "tool_input_guardrails", self.tool_input_guardrails, ToolInputGuardrail
+        )
+        self.tool_output_guardrails = _guardrail_list(
+            self.name, "tool_output_guardrails", self.tool_output_guardrails, ToolOutputGuardrail
+        )
 
     def definition(self) -> dict[str, Any]:
         """The wire definition sent in ``session.update`` (``type: function``)."""
@@ -207,6 +218,8 @@ def function_tool(
     failure_error_function: Callable[[ToolContext[Any], Exception], str]
     | None = default_tool_error_function,
     run_in_thread: bool = False,
+    tool_input_guardrails: Sequence[ToolInputGuardrail] = (),
+    tool_output_guardrails: Sequence[ToolOutputGuardrail] = (),
 ) -> Callable[[F], FunctionTool]: ...
 
 
@@ -223,6 +236,8 @@ def function_tool(
     failure_error_function: Callable[[ToolContext[Any], Exception], str]
     | None = default_tool_error_function,
     run_in_thread: bool = False,
+    tool_input_guardrails: Sequence[ToolInputGuardrail] = (),
+    tool_output_guardrails: Sequence[ToolOutputGuardrail] = (),
 ) -> FunctionTool | Callable[[F], FunctionTool]:
     """Turn a function (sync or async) into a :class:`FunctionTool`.
 
@@ -232,6 +247,9 @@ def function_tool(
     :class:`~realtime_transport.ToolContext` (or ``RealtimeContext``) receives the call context
     and is not part of the schema. Sync functions run on the event loop, so they must be quick;
     pass ``run_in_thread=True`` for a blocking one (or write it ``async``).
+
+    ``tool_input_guardrails``/``tool_output_guardrails`` check each call's arguments before it
+    runs and its result before the model sees it (:mod:`realtime_transport.tool_guardrails`).
 
     Usable bare (``@function_tool``) or with options (``@function_tool(timeout=5)``).
     """
@@ -248,6 +266,8 @@ def function_tool(
             timeout_behavior=timeout_behavior,
             failure_error_function=failure_error_function,
             run_in_thread=run_in_thread,
+            tool_input_guardrails=list(tool_input_guardrails),
+            tool_output_guardrails=list(tool_output_guardrails),
         )
 
     if func is not None:
@@ -277,6 +297,8 @@ def _build_function_tool(
     timeout_behavior: Literal["error_as_result", "raise_exception"],
     failure_error_function: Callable[[ToolContext[Any], Exception], str] | None,
     run_in_thread: bool,
+    tool_input_guardrails: list[ToolInputGuardrail],
+    tool_output_guardrails: list[ToolOutputGuardrail],
 ) -> FunctionTool:
     if not callable(fn):
         raise UserError(f"function_tool needs a function, got {type(fn).__name__}")
@@ -325,7 +347,32 @@ def _build_function_tool(
         timeout_behavior=timeout_behavior,
         failure_error_function=failure_error_function,
         func=fn,
+        tool_input_guardrails=tool_input_guardrails,
+        tool_output_guardrails=tool_output_guardrails,
     )
+
+
+GuardrailT = TypeVar("GuardrailT", ToolInputGuardrail, ToolOutputGuardrail)
+
+
+def _guardrail_list(
+    tool_name: str, option: str, value: Any, kind: type[GuardrailT]
+) -> list[GuardrailT]:
+    """``value`` as a list of ``kind``; anything else is a :class:`UserError` naming the fix."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+        raise UserError(f"tool {tool_name!r}: {option} must be a list of {kind.__name__}")
+    for item in value:
+        if not isinstance(item, kind):
+            decorator = (
+                "@tool_input_guardrail"
+                if kind is ToolInputGuardrail
+                else ("@tool_output_guardrail")
+            )
+            raise UserError(
+                f"tool {tool_name!r}: {option} must hold {kind.__name__} objects, got "
+                f"{type(item).__name__} (decorate the function with {decorator})"
+            )
+    return list(value)
 
 
 def _signature_model(

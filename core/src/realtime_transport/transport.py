@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, Union
 
 from .errors import UnsupportedOperationError, UserError
 from .events import ConnectionEvent, EventEmitter
+from .log_privacy import LogDataPolicy, log_data_policy
 
 if TYPE_CHECKING:
     from .events import FunctionCallEvent, RealtimeItem
@@ -92,7 +93,7 @@ class RealtimeTransportLayer(EventEmitter, ABC):
     ``async for event in transport.events()``.
     """
 
-    __slots__ = ("_status",)
+    __slots__ = ("_status", "log_policy")
 
     #: What this transport can do; subclasses override.
     capabilities: TransportCapabilities = TransportCapabilities()
@@ -100,6 +101,9 @@ class RealtimeTransportLayer(EventEmitter, ABC):
     def __init__(self) -> None:
         super().__init__()
         self._status: TransportStatus = "disconnected"
+        #: Whether error messages and logs may hold model data (frames, transcripts); from the
+        #: environment by default, set by a session's ``log_model_data`` option.
+        self.log_policy: LogDataPolicy = log_data_policy()
 
     @property
     def status(self) -> TransportStatus:

@@ -16,6 +16,7 @@ from ..context import RealtimeContext
 from ..errors import TransportConnectionError, UserError
 from ..events import ConnectionEvent, DtmfEvent, RealtimeItem, Usage
 from ..guardrails import OutputGuardrail
+from ..log_privacy import log_data_policy
 from ..session_events import McpApprovalItem, ToolApprovalItem
 from .agent_switch import AgentSwitcher
 from .approvals import ToolApprovals, ToolErrorFormatter
@@ -26,6 +27,7 @@ from .runtime import SessionRuntime, logger
 from .session_config import default_config, tracing_setting
 from .session_emitter import SessionEmitter
 from .tool_calls import ToolCalls
+from .tool_guardrails import ToolGuardrails
 from .turns import Turns
 
 if TYPE_CHECKING:
@@ -72,6 +74,9 @@ class RealtimeSession(SessionEmitter):
         tool_error_formatter: ToolErrorFormatter | None = None,
         automatically_trigger_response_for_mcp_tool_calls: bool = True,
         transport_options: Mapping[str, Any] | None = None,
+        pre_approval_input_guardrails: bool = False,
+        log_model_data: bool | None = None,
+        log_tool_data: bool | None = None,
     ) -> None:
         super().__init__()
         if not isinstance(agent, RealtimeAgent):
@@ -85,6 +90,14 @@ class RealtimeSession(SessionEmitter):
                 "guardrail_debounce_text_length must be a positive number of characters, or -1 "
                 "to run output guardrails on the final text only"
             )
+        if not isinstance(pre_approval_input_guardrails, bool):
+            raise UserError(
+                "pre_approval_input_guardrails must be True or False (run tool input guardrails "
+                "before asking for approval)"
+            )
+        for option, value in (("log_model_data", log_model_data), ("log_tool_data", log_tool_data)):
+            if value is not None and not isinstance(value, bool):
+                raise UserError(f"{option} must be True, False or None (None: use the environment)")
         from ..config import to_ga_config
 
         user_config: dict[str, Any] = to_ga_config(config) if config else {}
@@ -108,8 +121,13 @@ class RealtimeSession(SessionEmitter):
             tracing=tracing_setting(tracing_disabled, workflow_name, group_id, trace_metadata),
             on_tools_changed=self._mcp.recompute_tools,
         )
+        self._runtime.log_policy = log_data_policy(log_model_data, log_tool_data)
+        self._transport.log_policy = self._runtime.log_policy
         self._tool_calls = ToolCalls(
-            self._runtime, ToolApprovals(self._runtime, tool_error_formatter), self._agents
+            self._runtime,
+            ToolApprovals(self._runtime, tool_error_formatter),
+            self._agents,
+            ToolGuardrails(self._runtime, pre_approval=pre_approval_input_guardrails),
         )
         self._history = SessionHistory(self._runtime, store_audio=history_store_audio)
         self._listeners_attached = False

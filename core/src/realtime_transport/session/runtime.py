@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ..agent import AgentTools, RealtimeAgent
 from ..context import RealtimeContext
+from ..log_privacy import LogDataPolicy
 from ..session_events import SessionErrorEvent
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ class SessionRuntime:
         "context",
         "emit",
         "generation",
+        "log_policy",
         "response_generation",
         "responses",
         "tasks",
@@ -69,6 +71,7 @@ class SessionRuntime:
         self.active_response_id: str | None = None
         self.response_generation = 0  # counts responses, so a late guardrail spares a new one
         self.tasks: set[asyncio.Task[Any]] = set()
+        self.log_policy = LogDataPolicy()  # what error messages and logs may contain
 
     def is_live(self, generation: int) -> bool:
         """Whether work started in ``generation`` may still act (same connection, connected)."""

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from .agent_switch import AgentSwitcher
     from .approvals import ToolApprovals
     from .runtime import SessionRuntime
+    from .tool_guardrails import ToolGuardrails
 
 __all__ = ["ToolCalls"]
 
@@ -41,14 +42,19 @@ _MAX_TOOL_CALL_RECORDS = 1024
 class ToolCalls:
     """The ``function_call`` listener and the tool runs it starts."""
 
-    __slots__ = ("_agents", "_approvals", "_records", "_runtime")
+    __slots__ = ("_agents", "_approvals", "_guardrails", "_records", "_runtime")
 
     def __init__(
-        self, runtime: SessionRuntime, approvals: ToolApprovals, agents: AgentSwitcher
+        self,
+        runtime: SessionRuntime,
+        approvals: ToolApprovals,
+        agents: AgentSwitcher,
+        guardrails: ToolGuardrails,
     ) -> None:
         self._runtime = runtime
         self._approvals = approvals
         self._agents = agents
+        self._guardrails = guardrails
         self._records: OrderedDict[tuple[RealtimeAgent, str], CallRecord] = OrderedDict()
 
     def clear(self) -> None:
@@ -178,17 +184,31 @@ class ToolCalls:
         arguments = call.arguments
         try:
             rejection: str | None = None
+            guarded = False  # input guardrails already ran for this attempt
             if tool.needs_approval is not False:
                 decision = ctx.approval_status(tool.name, call_id)
                 if decision is None:
                     if await self._approvals.needs_approval(tool, arguments, call_id, agent):
-                        if runtime.is_live(generation):
-                            self._approvals.request(call, agent, tool, record, generation, call_id)
-                        return
+                        if self._guardrails.pre_approval:
+                            verdict = await self._guardrails.check_input(call, agent, tool, call_id)
+                            if verdict.stop or not runtime.is_live(generation):
+                                return
+                            rejection, guarded = verdict.output, True
+                        if rejection is None:
+                            if runtime.is_live(generation):
+                                self._approvals.request(
+                                    call, agent, tool, record, generation, call_id
+                                )
+                            return
                 elif decision is False:
                     rejection = await self._approvals.rejection_output(
                         tool.name, call_id, generation
                     )
+            if rejection is None and not guarded:
+                verdict = await self._guardrails.check_input(call, agent, tool, call_id)
+                if verdict.stop or not runtime.is_live(generation):
+                    return
+                rejection = verdict.output
             if not runtime.is_live(generation):
                 return
 
@@ -267,6 +287,12 @@ class ToolCalls:
                     agent,
                 )
                 return None
-        if isinstance(result, BackgroundResult):
-            return stringify_tool_output(result.value), result.value, False
-        return stringify_tool_output(result), result, True
+        value, start_response = (
+            (result.value, False) if isinstance(result, BackgroundResult) else (result, True)
+        )
+        verdict = await self._guardrails.check_output(call, agent, tool, tool_ctx, value)
+        if verdict.stop:
+            return None
+        if verdict.output is not None:
+            return verdict.output, value, start_response
+        return stringify_tool_output(value), value, start_response
