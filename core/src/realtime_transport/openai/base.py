@@ -4,8 +4,9 @@ A subclass supplies the wire (``_send_bytes``), connection management and ``inte
 every inbound text frame to :meth:`OpenAIRealtimeBase._handle_frame`.
 
 The per-audio-chunk paths are kept flat on purpose: an inbound ``response.output_audio.delta`` is
-one JSON parse, one ``a2b_base64`` and one ``audio`` emit (no model validation unless a listener
-asked for the typed event); an outbound chunk is one ``b2a_base64`` and one write.
+one JSON parse, one base64 decode and one ``audio`` emit (no model validation unless a listener
+asked for the typed event); an outbound chunk is one base64 encode and one write. Base64 is
+pybase64's SIMD codec when the ``speedups`` extra is installed (``.._base64``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from abc import abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
+from .._base64 import decode as b64decode
+from .._base64 import encode as b64encode
 from .._json import dumps, loads
 from ..errors import UserError
 from ..events import (
@@ -164,9 +167,7 @@ class OpenAIRealtimeBase(RealtimeTransportLayer):
         if self._status != "connected":
             return
         if data:
-            self._send_bytes(
-                _APPEND_PREFIX + binascii.b2a_base64(data, newline=False) + _APPEND_SUFFIX
-            )
+            self._send_bytes(_APPEND_PREFIX + b64encode(data) + _APPEND_SUFFIX)
         if commit:
             self._send_bytes(_COMMIT)
 
@@ -334,7 +335,7 @@ class OpenAIRealtimeBase(RealtimeTransportLayer):
         if response_id and response_id in self._discarded_responses:
             return
         try:
-            audio = binascii.a2b_base64(data["delta"])
+            audio = b64decode(data["delta"])
         except (KeyError, TypeError, binascii.Error) as exc:
             self._emit_parse_error(f"audio delta without valid base64 'delta' ({exc})", "")
             return
