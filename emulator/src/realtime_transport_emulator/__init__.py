@@ -24,6 +24,8 @@ _EXPORTS: dict[str, str] = {
     "ScriptError": "model.script",
     "ConnectionRecord": "records",
     "ProtocolError": "session.errors",
+    "SipSimulator": "surfaces.sip",
+    "CallResult": "surfaces.sip",
     "speech": "model.synth",
     "synthesize": "model.synth",
     "silence": "model.synth",
@@ -61,3 +63,5 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
     from realtime_transport_emulator.records import ConnectionRecord as ConnectionRecord
     from realtime_transport_emulator.server import Emulator as Emulator
     from realtime_transport_emulator.session.errors import ProtocolError as ProtocolError
+    from realtime_transport_emulator.surfaces.sip import CallResult as CallResult
+    from realtime_transport_emulator.surfaces.sip import SipSimulator as SipSimulator

@@ -22,7 +22,8 @@ def build_parser(prog: str = "realtime-transport emulator") -> argparse.Argument
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Run an offline, deterministic Realtime API server (GA wire protocol) "
-        "on this machine: no OpenAI account or network needed.",
+        "on this machine: no OpenAI account or network needed. "
+        "`sip-call WEBHOOK_URL` simulates an incoming SIP call instead (see its --help).",
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     parser.add_argument(
@@ -76,6 +77,11 @@ def build_parser(prog: str = "realtime-transport emulator") -> argparse.Argument
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; ``argv`` excludes the program name (None reads ``sys.argv``)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["sip-call"]:
+        from realtime_transport_emulator.surfaces.sip.cli import main as sip_call
+
+        return sip_call(argv[1:])
     args = build_parser().parse_args(argv)
     from realtime_transport_emulator.faults import Faults
     from realtime_transport_emulator.model.script import Script, ScriptError

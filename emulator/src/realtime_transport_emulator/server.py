@@ -27,6 +27,7 @@ from realtime_transport_emulator.session.config import validate_session
 from realtime_transport_emulator.session.errors import ProtocolError
 from realtime_transport_emulator.session.session import SessionOptions
 from realtime_transport_emulator.surfaces import client_secrets, realtime_ws
+from realtime_transport_emulator.surfaces.realtime_ws import CallMedia
 
 __all__ = ["Emulator", "Surface"]
 
@@ -109,6 +110,7 @@ class Emulator:
         self.auth = Authenticator(api_keys, clock)
         self.router = Router()
         self.calls: dict[str, dict[str, Any]] = {}
+        self.call_media: dict[str, CallMedia] = {}
         self.connections: list[ConnectionRecord] = []
         self._host = host
         self._port = port
@@ -208,9 +210,19 @@ class Emulator:
         """Faults for connections opened from now on."""
         self.faults = normalize_faults(faults)
 
-    def register_call(self, call_id: str, session: Mapping[str, Any]) -> None:
-        """Make ``?call_id=`` attach to a call with this (full) session (for SIP/WebRTC)."""
+    def register_call(
+        self, call_id: str, session: Mapping[str, Any], media: CallMedia | None = None
+    ) -> None:
+        """Make ``?call_id=`` attach to a call with this (full) session (for SIP/WebRTC);
+        ``media`` builds the attached sessions when the call's audio rides elsewhere (SIP)."""
         self.calls[call_id] = dict(session)
+        if media is not None:
+            self.call_media[call_id] = media
+
+    def end_call(self, call_id: str) -> None:
+        """Forget a call: ``?call_id=`` gets 404 from now on."""
+        self.calls.pop(call_id, None)
+        self.call_media.pop(call_id, None)
 
     def session_options(self, faults: Faults) -> SessionOptions:
         return SessionOptions(

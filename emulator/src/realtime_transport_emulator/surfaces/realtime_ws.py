@@ -14,8 +14,9 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from websockets.exceptions import ConnectionClosed
 
@@ -48,6 +49,18 @@ logger = logging.getLogger("realtime_transport_emulator")
 MALFORMED_FRAME = '{"type": "response.output_audio.delta", "delta": "AAAA'
 SESSION_EXPIRED_CLOSE = 1000
 BETA_CLOSE = 1008
+
+
+class CallMedia(Protocol):
+    """A call whose audio rides outside the socket (SIP): it builds the session of each socket
+    attached with ``?call_id=`` and learns when the socket comes and goes (``hang_up`` drops it
+    without a close frame, as a real hang-up does)."""
+
+    def new_session(self, **kwargs: Any) -> RealtimeSession: ...
+
+    def attached(self, session: RealtimeSession, hang_up: Callable[[], None]) -> None: ...
+
+    def detached(self, session: RealtimeSession) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -187,7 +200,8 @@ class RealtimeSurface:
         )
         emulator._add_record(record)
         connection = _Connection(ws, record, plan.faults)
-        session = RealtimeSession(
+        media = emulator.call_media.get(plan.call_id) if plan.call_id else None
+        session = (media.new_session if media is not None else RealtimeSession)(
             config=config,
             ids=ids,
             script=emulator.script,
@@ -204,6 +218,8 @@ class RealtimeSurface:
                 await ws.close(BETA_CLOSE, "API version mismatch")
                 return
             await session.start()
+            if media is not None:
+                media.attached(session, ws.abort)
             if plan.max_session_seconds:
                 timer = asyncio.get_running_loop().create_task(
                     self._expire(ws, session, plan.max_session_seconds)
@@ -215,6 +231,8 @@ class RealtimeSurface:
             if timer is not None:
                 timer.cancel()
             await session.close()
+            if media is not None:
+                media.detached(session)
             if connection.reading_paused:
                 await ws.wait_closed()
             self.connections.discard(connection)
