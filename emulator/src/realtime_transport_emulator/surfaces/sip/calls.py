@@ -168,9 +168,8 @@ class SipSession(RealtimeSession):
             self.call.changed()
 
     async def send_dtmf(self, key: str, received_at: int) -> None:
-        await self._send_raw(
-            {"type": "input_audio_buffer.dtmf_event_received", "event": key, "received_at": received_at}
-        )
+        kind = "input_audio_buffer.dtmf_event_received"
+        await self._send_raw({"type": kind, "event": key, "received_at": received_at})
 
     async def _on_output_audio_buffer_clear(
         self, event: dict[str, Any], event_id: str | None

@@ -65,7 +65,7 @@ def main(argv: list[str]) -> int:
         return 2
     from realtime_transport.loops import run
 
-    return run(_run(args, script))
+    return int(run(_run(args, script)))
 
 
 async def _run(args: argparse.Namespace, script: Any) -> int:

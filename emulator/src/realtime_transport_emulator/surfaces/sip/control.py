@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from realtime_transport_emulator.net.auth import AuthFailure
-from realtime_transport_emulator.net.httpserver import HttpRequest, HttpResponse
+from realtime_transport_emulator.net.routing import HttpRequest, HttpResponse
 from realtime_transport_emulator.session import errors
 from realtime_transport_emulator.session import schema as s
 from realtime_transport_emulator.session.config import (
@@ -41,11 +41,11 @@ REJECTED_TURN_DETECTION_FIELDS = ("threshold", "prefix_padding_ms", "silence_dur
 _REJECT = s.obj({"status_code": s.integer(100, 699)})
 _REFER = s.obj({"target_uri": s.string()}, required=("target_uri",))
 
-Handler = Callable[[HttpRequest], Awaitable[HttpResponse]]
+CallHandler = Callable[[HttpRequest, SipCall], Awaitable[HttpResponse]]
 
 
 def install_routes(emulator: Emulator, simulator: SipSimulator) -> None:
-    def route(action: str, handler: Callable[[HttpRequest, SipCall], Awaitable[HttpResponse]]) -> None:
+    def route(action: str, handler: CallHandler) -> None:
         async def endpoint(request: HttpRequest) -> HttpResponse:
             try:
                 emulator.auth.authenticate(

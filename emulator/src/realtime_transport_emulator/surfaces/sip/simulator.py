@@ -104,10 +104,13 @@ class SipSimulator:
                 call.end("ended", "emulator")
                 self.emulator.end_call(call.call_id)
 
-    def _new_call(self, sip_headers: list[dict[str, str]], lines: Sequence[str]) -> SipCall:
+    def open_call(
+        self, sip_headers: Sequence[dict[str, str]] = (), lines: Sequence[str] = ()
+    ) -> SipCall:
+        """A ringing call without a webhook (to drive the call-control endpoints directly)."""
         self._count += 1
         ids = IdFactory(f"{self.emulator.seed}/sip-call/{self._count}")
-        call = SipCall(ids.new("rtc"), sip_headers, tuple(lines))
+        call = SipCall(ids.new("rtc"), list(sip_headers), tuple(lines))
         self.calls[call.call_id] = call
         while len(self.calls) > self._max_calls:
             oldest = next((c for c in self.calls.values() if not c.active), None)
@@ -140,7 +143,7 @@ class SipSimulator:
             {"name": "To", "value": to_uri},
             {"name": "Call-ID", "value": f"call-{self._count + 1}@example.com"},
         ]
-        call = self._new_call(headers, caller_says)
+        call = self.open_call(headers, caller_says)
         ids = IdFactory(f"{emulator.seed}/sip-webhook/{call.call_id}")
         now = int(emulator.clock())
         body = incoming_call_body(ids.new("evt"), now, call.call_id, headers)
@@ -165,8 +168,9 @@ class SipSimulator:
                 + f" in {delivery.seconds * 1000:.0f} ms"
             )
         try:
-            await self._converse(call, caller_says, dtmf, accept_timeout, turn_timeout,
-                                 greeting_timeout, say)
+            await self._converse(
+                call, caller_says, dtmf, accept_timeout, turn_timeout, greeting_timeout, say
+            )
         finally:
             if call.active and (hang_up or call.state == "ringing"):
                 call.end("ended", "caller")
@@ -204,7 +208,8 @@ class SipSimulator:
             say(f"call {call.state}" + (f" ({call.reject_status})" if call.reject_status else ""))
             return
         say(f"accepted call {call.call_id}")
-        if not await call.wait_until(lambda: bool(call.sessions) or not call.active, accept_timeout):
+        attached = lambda: bool(call.sessions or not call.active)  # noqa: E731
+        if not await call.wait_until(attached, accept_timeout):
             say(f"no socket attached to the call within {accept_timeout:g} s")
             return
         said = 0
