@@ -119,6 +119,8 @@ _EXPORTS: dict[str, str] = {
     "ToolOutputGuardrailTripwireTriggered": "tool_guardrails",
     "LogDataPolicy": "log_privacy",
     "log_data_policy": "log_privacy",
+    "DONT_LOG_MODEL_DATA_ENV": "log_privacy",
+    "DONT_LOG_TOOL_DATA_ENV": "log_privacy",
     "RealtimeSession": "session",
     "ToolErrorFormatterArgs": "session",
     "compute_initial_session_config": "session",
@@ -198,6 +200,8 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
     from .handoffs import handoff as handoff
     from .hookspecs import hookimpl as hookimpl
     from .hookspecs import hookspec as hookspec
+    from .log_privacy import DONT_LOG_MODEL_DATA_ENV as DONT_LOG_MODEL_DATA_ENV
+    from .log_privacy import DONT_LOG_TOOL_DATA_ENV as DONT_LOG_TOOL_DATA_ENV
     from .log_privacy import LogDataPolicy as LogDataPolicy
     from .log_privacy import log_data_policy as log_data_policy
     from .protocol import CLIENT_EVENT_TYPES as CLIENT_EVENT_TYPES

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple, Union
 
 from .errors import EventStreamOverflowError
+from .log_privacy import describe_error
 
 logger = logging.getLogger("realtime_transport")
 
@@ -383,13 +384,16 @@ class EventEmitter:
             self._listener_failed(name, task.exception())  # type: ignore[arg-type]
 
     def _listener_failed(self, name: str, exc: BaseException) -> None:
-        logger.warning("listener for %r raised %s: %s", name, type(exc).__name__, exc)
+        # the exception's text may quote the event (a transcript): shown only if allowed
+        policy = getattr(self, "log_policy", None)
+        detail = describe_error(exc, policy is None or policy.all_data)
+        logger.warning("listener for %r raised %s", name, detail)
         if name == "error":
             return  # never recurse: an error listener that fails is only logged
         self.emit(
             "error",
             ErrorEvent(
-                message=f"a listener for {name!r} raised {type(exc).__name__}: {exc}",
+                message=f"a listener for {name!r} raised {detail}",
                 source="listener",
                 code="listener_error",
                 error=exc,

@@ -18,6 +18,7 @@ __all__ = [
     "DONT_LOG_MODEL_DATA_ENV",
     "DONT_LOG_TOOL_DATA_ENV",
     "LogDataPolicy",
+    "describe_error",
     "log_data_policy",
 ]
 
@@ -40,6 +41,25 @@ class LogDataPolicy:
         if isinstance(raw, str):
             return repr(raw[:limit])
         return repr(bytes(raw[:limit]).decode("utf-8", "replace"))
+
+    @property
+    def all_data(self) -> bool:
+        """Both kinds may be logged (for messages that could hold either, e.g. listener errors)."""
+        return self.model_data and self.tool_data
+
+
+def describe_error(exc: BaseException, show_text: bool = True) -> str:
+    """``"ValueError: text"``, or only ``"ValueError"`` when the text may not be shown (an
+    exception's text often quotes the data it choked on). Never raises, even when the
+    exception's ``__str__`` does."""
+    name = type(exc).__name__
+    if not show_text:
+        return f"{name} (details hidden: data logging is off)"
+    try:
+        text = str(exc)
+    except Exception:
+        return f"{name} (its message could not be read)"
+    return f"{name}: {text}" if text else name
 
 
 def _env_says_dont(name: str) -> bool:

@@ -36,6 +36,7 @@ from ..events import (
     TurnStartedEvent,
     Usage,
 )
+from ..log_privacy import describe_error
 from ..transport import ApiKey, RealtimeTransportLayer, SessionConfigLike
 from .items import (
     answered_call_item,
@@ -273,11 +274,16 @@ class OpenAIRealtimeBase(RealtimeTransportLayer):
             if handler is not None:
                 handler(self, data)
         except Exception as exc:  # our own mapping must not stop the receive loop either
-            logger.exception("failed to process %s", kind)
+            shown = self.log_policy.model_data
+            if shown:
+                logger.exception("failed to process %s", kind)
+            else:  # the traceback's message may quote the event's content
+                logger.error("failed to process %s: %s", kind, describe_error(exc, False))
             self.emit(
                 "error",
                 ErrorEvent(
-                    message=f"failed to process server event {kind!r}: {type(exc).__name__}: {exc}",
+                    message=f"failed to process server event {kind!r}: "
+                    f"{describe_error(exc, shown)}",
                     source="transport",
                     code="event_processing_failed",
                     error=exc,
@@ -285,15 +291,14 @@ class OpenAIRealtimeBase(RealtimeTransportLayer):
             )
 
     def _emit_parse_error(self, message: str, raw: str | bytes) -> None:
-        excerpt = raw[:200] if isinstance(raw, str) else bytes(raw[:200]).decode("utf-8", "replace")
         self.emit(
             "error",
             ErrorEvent(
                 message=f"{message}; the frame was ignored and the connection stays open. "
-                f"Start of frame: {excerpt!r}",
+                f"Start of frame: {self.log_policy.excerpt(raw)}",
                 source="parse",
                 code="malformed_server_event",
-                error=raw,
+                error=raw if self.log_policy.model_data else None,
             ),
         )
 
@@ -309,10 +314,11 @@ class OpenAIRealtimeBase(RealtimeTransportLayer):
             self.emit(
                 "error",
                 ErrorEvent(
-                    message=f"server event {kind!r} does not match the protocol schema: {exc}",
+                    message=f"server event {kind!r} does not match the protocol schema: "
+                    f"{describe_error(exc, self.log_policy.model_data)}",
                     source="parse",
                     code="invalid_server_event",
-                    error=data,
+                    error=data if self.log_policy.model_data else None,
                 ),
             )
             return

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..agent import AgentTools, RealtimeAgent, prepare_agent_tools
+from ..log_privacy import describe_error
 from ..session_events import AgentHandoffEvent
 from ..tools import ToolArgumentsError
 from .session_config import compute_initial_session_config, default_config
@@ -133,7 +134,10 @@ class AgentSwitcher:
 
     def _report_failure(self, what: str, exc: Exception, agent: RealtimeAgent) -> None:
         self._runtime.emit_error(
-            f"{what} failed: {type(exc).__name__}: {exc}", "handoff", exc, agent
+            f"{what} failed: {describe_error(exc, self._runtime.log_policy.tool_data)}",
+            "handoff",
+            exc,
+            agent,
         )
 
     def _emit_handoff(self, from_agent: RealtimeAgent, to_agent: RealtimeAgent) -> None:

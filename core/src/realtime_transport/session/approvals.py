@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from ..errors import UserError
+from ..log_privacy import describe_error
 from ..session_events import ToolApprovalItem, ToolApprovalRequestedEvent
 from ..tools import FunctionTool, ToolArgumentsError, parse_tool_arguments
 from .runtime import logger
@@ -80,7 +81,8 @@ class ToolApprovals:
             return bool(value)
         except Exception as exc:
             self._runtime.emit_error(
-                f"the needs_approval policy of tool {tool.name!r} raised {exc}; approval is "
+                f"the needs_approval policy of tool {tool.name!r} raised "
+                f"{describe_error(exc, self._runtime.log_policy.tool_data)}; approval is "
                 "required",
                 "approval",
                 exc,

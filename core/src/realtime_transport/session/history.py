@@ -20,6 +20,7 @@ from ..events import (
     RealtimeMessageItem,
     RealtimeToolCallItem,
 )
+from ..log_privacy import describe_error
 from ..session_events import HistoryAddedEvent, HistoryUpdatedEvent
 from .runtime import SessionRuntime
 
@@ -59,7 +60,8 @@ class SessionHistory:
         try:
             self._upsert(item)
         except Exception as exc:
-            self._runtime.emit_error(f"could not update the history: {exc}", "history", exc)
+            detail = describe_error(exc, self._runtime.log_policy.model_data)
+            self._runtime.emit_error(f"could not update the history: {detail}", "history", exc)
 
     def _upsert(self, incoming: RealtimeItem) -> None:
         item = self._own_copy(incoming)
@@ -128,7 +130,10 @@ class SessionHistory:
             self._items[index] = dataclasses.replace(old, content=content, status="completed")
             self._emit("history_updated", HistoryUpdatedEvent(list(self._items)))
         except Exception as exc:
-            self._runtime.emit_error(f"could not add the input transcript: {exc}", "history", exc)
+            detail = describe_error(exc, self._runtime.log_policy.model_data)
+            self._runtime.emit_error(
+                f"could not add the input transcript: {detail}", "history", exc
+            )
 
 
 def _index_of(history: list[RealtimeItem], item_id: str | None) -> int | None:

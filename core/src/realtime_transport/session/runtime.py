@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ..agent import AgentTools, RealtimeAgent
 from ..context import RealtimeContext
-from ..log_privacy import LogDataPolicy
+from ..log_privacy import LogDataPolicy, describe_error
 from ..session_events import SessionErrorEvent
 
 if TYPE_CHECKING:
@@ -113,7 +113,9 @@ class SessionRuntime:
         exc = task.exception()
         if exc is not None:
             self.emit_error(
-                f"internal error in the session: {type(exc).__name__}: {exc}", "tool", exc
+                f"internal error in the session: {describe_error(exc, self.log_policy.all_data)}",
+                "tool",
+                exc,
             )
 
     def reset(self) -> None:

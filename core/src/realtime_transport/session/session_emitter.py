@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..events import EventEmitter, EventStream
+from ..log_privacy import LogDataPolicy, describe_error, log_data_policy
 from ..session_events import SESSION_EVENTS, SessionErrorEvent
 from .runtime import logger
 
@@ -79,14 +80,20 @@ class SessionEmitter(EventEmitter):
     def _on_raw(self, event: Any) -> None:
         self.emit("transport_event", event)
 
+    def _log_policy(self) -> LogDataPolicy:
+        policy = getattr(getattr(self, "_transport", None), "log_policy", None)
+        return policy if isinstance(policy, LogDataPolicy) else log_data_policy()
+
     def _listener_failed(self, name: str, exc: BaseException) -> None:
-        logger.warning("session listener for %r raised %s: %s", name, type(exc).__name__, exc)
+        # the exception's text may quote the event (a transcript, a tool result)
+        detail = describe_error(exc, self._log_policy().all_data)
+        logger.warning("session listener for %r raised %s", name, detail)
         if name == "error":
             return
         self.emit(
             "error",
             SessionErrorEvent(
-                message=f"a listener for {name!r} raised {type(exc).__name__}: {exc}",
+                message=f"a listener for {name!r} raised {detail}",
                 source="listener",
                 error=exc,
                 code="listener_error",

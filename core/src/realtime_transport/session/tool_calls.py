@@ -17,6 +17,7 @@ from ..agent import AgentTools, RealtimeAgent, is_enabled
 from ..context import ToolContext
 from ..errors import ModelBehaviorError
 from ..handoffs import Handoff
+from ..log_privacy import describe_error
 from ..session_events import ToolApprovalItem, ToolEndEvent, ToolStartEvent
 from ..tools import (
     BackgroundResult,
@@ -269,7 +270,7 @@ class ToolCalls:
             raise
         except Exception as exc:
             runtime.emit_error(
-                f"tool {tool.name!r} raised {type(exc).__name__}: {exc}",
+                f"tool {tool.name!r} raised {describe_error(exc, runtime.log_policy.tool_data)}",
                 "tool",
                 exc,
                 agent,
@@ -281,7 +282,8 @@ class ToolCalls:
                 return tool.failure_error_function(tool_ctx, exc), None, True
             except Exception as format_exc:
                 runtime.emit_error(
-                    f"the failure_error_function of tool {tool.name!r} raised: {format_exc}",
+                    f"the failure_error_function of tool {tool.name!r} raised "
+                    f"{describe_error(format_exc, runtime.log_policy.tool_data)}",
                     "tool",
                     format_exc,
                     agent,

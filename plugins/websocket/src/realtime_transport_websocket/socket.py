@@ -60,6 +60,28 @@ class _RedactCredentials(logging.Filter):
 wire_logger = logging.getLogger("realtime_transport.websocket.wire")
 wire_logger.addFilter(_RedactCredentials())
 
+
+class _FrameContentHidden(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """The wire logger with frame payloads replaced by their kind and size (websockets logs
+    every frame it handles at DEBUG, transcripts included), for ``log_model_data=False``."""
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        if self.isEnabledFor(level):
+            args = tuple(_hide_frame(arg) for arg in args)
+            self.logger.log(level, msg, *args, **kwargs)
+
+
+def _hide_frame(arg: Any) -> Any:
+    if isinstance(arg, Frame):
+        return f"{arg.opcode.name} [{len(arg.data)} bytes, content hidden]"
+    return arg
+
+
+def wire_log_for(hide_frames: bool) -> logging.Logger | logging.LoggerAdapter:  # type: ignore[type-arg]
+    """The logger to hand websockets: frame content hidden when model data may not be logged."""
+    return _FrameContentHidden(wire_logger, {}) if hide_frames else wire_logger
+
+
 OnMessage = Callable[[str | bytes], None]
 OnClose = Callable[[int | None, str, BaseException | None], None]
 
@@ -136,13 +158,14 @@ class FastWebSocket(asyncio.Protocol, RealtimeSocket):
         close_timeout: float = 5.0,
         ping_interval: float | None = 20.0,
         ping_timeout: float | None = 20.0,
+        wire_log: logging.Logger | logging.LoggerAdapter = wire_logger,  # type: ignore[type-arg]
     ) -> None:
         self._uri = parse_uri(url)
         self._protocol = ClientProtocol(
             self._uri,
             subprotocols=[Subprotocol(p) for p in subprotocols] if subprotocols else None,
             max_size=max_size,
-            logger=wire_logger,
+            logger=wire_log,
         )
         self._headers = dict(headers)
         self._on_message = on_message

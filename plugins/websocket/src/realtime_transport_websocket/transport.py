@@ -30,7 +30,7 @@ from realtime_transport.transport import (
     resolve_api_key,
 )
 
-from .socket import AdaptedWebSocket, FastWebSocket, RealtimeSocket, wire_logger
+from .socket import AdaptedWebSocket, FastWebSocket, RealtimeSocket, wire_log_for
 
 logger = logging.getLogger("realtime_transport.websocket")
 
@@ -238,6 +238,7 @@ class OpenAIRealtimeWebSocket(OpenAIRealtimeBase):
                 close_timeout=self._close_timeout,
                 ping_interval=self._ping_interval,
                 ping_timeout=self._ping_timeout,
+                wire_log=wire_log_for(not self.log_policy.model_data),
             ),
             self._open_timeout,
         )
@@ -275,7 +276,7 @@ class OpenAIRealtimeWebSocket(OpenAIRealtimeBase):
             close_timeout=self._close_timeout,
             ssl=self._ssl if url.startswith("wss:") else None,
             compression=None,
-            logger=wire_logger,
+            logger=wire_log_for(not self.log_policy.model_data),
         )
         socket = AdaptedWebSocket(
             raw,
