@@ -14,6 +14,7 @@ from realtime_transport import RealtimeTransportLayer, get_transport
 from realtime_transport.registry import list_transports
 
 URL_TRANSPORTS = ("websocket", "cloudflare")
+Factory = Callable[..., RealtimeTransportLayer]
 
 
 def installed_url_transports() -> list[str]:

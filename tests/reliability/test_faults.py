@@ -8,11 +8,11 @@ descriptor, and the same transport object connects again afterwards.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from _census import Census
+from conftest import Factory
 from realtime_transport import RealtimeTransportLayer
 from realtime_transport.errors import (
     ConnectTimeoutError,
@@ -22,7 +22,6 @@ from realtime_transport.testing.scenarios import Recorder
 from realtime_transport_emulator import Emulator, Faults
 
 KEY = "sk-reliability-test"
-Factory = Callable[..., RealtimeTransportLayer]
 
 
 async def _turn(transport: RealtimeTransportLayer, recorder: Recorder, text: str = "hi") -> None:

@@ -325,6 +325,7 @@ class FastWebSocket(asyncio.Protocol, RealtimeSocket):
                 first & 0xF0 != 0x80  # not FIN, or RSV bits
                 or second & 0x80  # masked: servers must not mask
                 or opcode not in _FAST_OPCODES
+                or (opcode >= 8 and length > 125)  # an invalid control frame: websockets says so
                 or (max_size is not None and length > max_size)
             ):
                 self._mode = "protocol"
