@@ -25,6 +25,7 @@ DISTRIBUTIONS = {
         {"console_scripts": {"realtime-transport-emulator"}},
     ),
     "plugins/websocket": ("realtime_transport_websocket", {"realtime_transport": {"websocket"}}),
+    "plugins/cloudflare": ("realtime_transport_cloudflare", {"realtime_transport": {"cloudflare"}}),
 }
 
 

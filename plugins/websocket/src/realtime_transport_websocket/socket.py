@@ -159,11 +159,13 @@ class FastWebSocket(asyncio.Protocol, RealtimeSocket):
         ping_interval: float | None = 20.0,
         ping_timeout: float | None = 20.0,
         wire_log: logging.Logger | logging.LoggerAdapter = wire_logger,  # type: ignore[type-arg]
+        handshake_done: bool = False,
     ) -> None:
         self._uri = parse_uri(url)
         self._protocol = ClientProtocol(
             self._uri,
             subprotocols=[Subprotocol(p) for p in subprotocols] if subprotocols else None,
+            state=State.OPEN if handshake_done else State.CONNECTING,
             max_size=max_size,
             logger=wire_log,
         )
@@ -185,10 +187,14 @@ class FastWebSocket(asyncio.Protocol, RealtimeSocket):
         self._started = False
         self._early: list[str | bytes] = []
         self._max_size = max_size
-        self._mode: Literal["handshake", "fast", "protocol"] = "handshake"
+        self._mode: Literal["handshake", "fast", "protocol"] = (
+            "fast" if handshake_done else "handshake"
+        )
         self._head = bytearray()  # response head being read
         self._pending = bytearray()  # start of a frame whose end has not arrived
         self._needed = 0  # bytes that frame needs before it is worth parsing again
+        if handshake_done:
+            self.opened.set_result(None)
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -244,6 +250,15 @@ class FastWebSocket(asyncio.Protocol, RealtimeSocket):
             request.headers[name] = value
         self._protocol.send_request(request)
         self._flush()
+
+    def attach(self, transport: asyncio.BaseTransport) -> None:
+        """Run on a connection whose HTTP upgrade another client already did.
+
+        For sockets built with ``handshake_done=True`` (the cloudflare transport upgrades through
+        httpx, then hands the connection over): no request is sent, framing starts at once.
+        """
+        self._transport = cast("asyncio.Transport", transport)
+        self._schedule_ping()
 
     def _handshake_done(self, response: Response) -> None:
         exc = self._protocol.handshake_exc

@@ -197,7 +197,9 @@ class OpenAIRealtimeWebSocket(OpenAIRealtimeBase):
                     "and the network, or raise open_timeout"
                 ) from None
             if isinstance(exc, RealtimeTransportError):
-                raise type(exc)(redact(str(exc), self._secret)) from None
+                clean = type(exc)(redact(str(exc), self._secret))
+                clean.__dict__.update(exc.__dict__)  # typed details (e.g. an HTTP status) stay
+                raise clean from None
             raise TransportConnectionError(
                 f"connecting failed: {type(exc).__name__}: {redact(str(exc), self._secret)}"
             ) from None
