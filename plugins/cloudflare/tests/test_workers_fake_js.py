@@ -39,11 +39,12 @@ class BridgedWebSocket:
         self.accepted = False
         self.sent: list[str] = []
         self.pump: asyncio.Task[None] | None = None
+        self.tasks: set[asyncio.Future[None]] = set()
 
-    def addEventListener(self, name: str, listener: Callable[[Any], None]) -> None:  # noqa: N802
+    def addEventListener(self, name: str, listener: Callable[[Any], None]) -> None:
         self.listeners.setdefault(name, []).append(listener)
 
-    def removeEventListener(self, name: str, listener: Callable[[Any], None]) -> None:  # noqa: N802
+    def removeEventListener(self, name: str, listener: Callable[[Any], None]) -> None:
         self.listeners.get(name, []).remove(listener)
 
     def dispatch(self, name: str, event: Event) -> None:
@@ -67,10 +68,10 @@ class BridgedWebSocket:
 
     def send(self, text: str) -> None:
         self.sent.append(text)
-        asyncio.ensure_future(self.connection.send(text))
+        self.tasks.add(asyncio.ensure_future(self.connection.send(text)))
 
     def close(self, code: int = 1000, reason: str = "") -> None:
-        asyncio.ensure_future(self.connection.close(code, reason))
+        self.tasks.add(asyncio.ensure_future(self.connection.close(code, reason)))
 
 
 class FakeJs(types.ModuleType):
@@ -160,7 +161,9 @@ async def test_no_websocket_on_the_response_is_a_typed_error(fake_js: FakeJs) ->
     transport = CloudflareRealtimeTransportLayer()
     statuses: list[str] = []
     transport.on("connection_change", statuses.append)
-    with pytest.raises(UpgradeFailedError, match="Failed to upgrade websocket: HTTP 400: No upgrade"):
+    with pytest.raises(
+        UpgradeFailedError, match="Failed to upgrade websocket: HTTP 400: No upgrade"
+    ):
         await transport.connect(api_key=KEY, url="wss://api.example.test/v1/realtime")
     assert statuses == ["connecting", "disconnected"]
 
