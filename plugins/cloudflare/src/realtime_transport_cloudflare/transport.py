@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from realtime_transport.errors import UserError
 from realtime_transport.transport import ApiKey
-from realtime_transport_websocket.socket import RealtimeSocket
+from realtime_transport_websocket.socket import RealtimeSocket, wire_log_for
 from realtime_transport_websocket.transport import OpenAIRealtimeWebSocket
 
 from .fetch_upgrade import Fetch
@@ -126,6 +126,7 @@ class CloudflareRealtimeTransportLayer(OpenAIRealtimeWebSocket):
             close_timeout=self._close_timeout,
             ping_interval=self._ping_interval,
             ping_timeout=self._ping_timeout,
+            wire_log=wire_log_for(not self.log_policy.model_data),
         )
 
     def _http_client(self) -> httpx.AsyncClient:
