@@ -26,7 +26,7 @@ from realtime_transport_emulator.records import ConnectionRecord
 from realtime_transport_emulator.session.config import validate_session
 from realtime_transport_emulator.session.errors import ProtocolError
 from realtime_transport_emulator.session.session import SessionOptions
-from realtime_transport_emulator.surfaces import client_secrets, realtime_ws
+from realtime_transport_emulator.surfaces import client_secrets, realtime_ws, webrtc
 from realtime_transport_emulator.surfaces.realtime_ws import CallMedia
 
 __all__ = ["Emulator", "Surface"]
@@ -35,7 +35,11 @@ Surface = Callable[["Emulator"], None]
 StopHook = Callable[[], Awaitable[None]]
 T = TypeVar("T")
 
-DEFAULT_SURFACES: tuple[Surface, ...] = (realtime_ws.install, client_secrets.install)
+DEFAULT_SURFACES: tuple[Surface, ...] = (
+    realtime_ws.install,
+    client_secrets.install,
+    webrtc.install,
+)
 
 
 class Emulator:
@@ -364,7 +368,7 @@ class Emulator:
                 "object": "realtime.emulator",
                 "websocket_url": self.ws_url,
                 "base_url": self.base_url,
-                "endpoints": ["/v1/realtime", "/v1/realtime/client_secrets"],
+                "endpoints": ["/v1/realtime", "/v1/realtime/client_secrets", "/v1/realtime/calls"],
             },
         )
 
