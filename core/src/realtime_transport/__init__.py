@@ -118,6 +118,8 @@ _EXPORTS: dict[str, str] = {
     "ToolInputGuardrailTripwireTriggered": "tool_guardrails",
     "ToolOutputGuardrailTripwireTriggered": "tool_guardrails",
     "LogDataPolicy": "log_privacy",
+    "McpServer": "mcp_servers",
+    "McpToolError": "mcp_servers",
     "log_data_policy": "log_privacy",
     "DONT_LOG_MODEL_DATA_ENV": "log_privacy",
     "DONT_LOG_TOOL_DATA_ENV": "log_privacy",
@@ -204,6 +206,8 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
     from .log_privacy import DONT_LOG_TOOL_DATA_ENV as DONT_LOG_TOOL_DATA_ENV
     from .log_privacy import LogDataPolicy as LogDataPolicy
     from .log_privacy import log_data_policy as log_data_policy
+    from .mcp_servers import McpServer as McpServer
+    from .mcp_servers import McpToolError as McpToolError
     from .protocol import CLIENT_EVENT_TYPES as CLIENT_EVENT_TYPES
     from .protocol import SERVER_EVENT_TYPES as SERVER_EVENT_TYPES
     from .protocol import AudioConfig as AudioConfig

@@ -15,6 +15,7 @@ from .tools import FunctionTool, HostedMcpTool, IsEnabled
 
 if TYPE_CHECKING:
     from .guardrails import OutputGuardrail
+    from .mcp_servers import McpServer
 
 __all__ = ["AgentTools", "Instructions", "RealtimeAgent", "prepare_agent_tools"]
 
@@ -57,6 +58,7 @@ class RealtimeAgent(EventEmitter):
         prompt: Prompt | None = None,
         output_guardrails: Sequence[OutputGuardrail] = (),
         handoff_description: str | None = None,
+        mcp_servers: Sequence[Any] = (),
     ) -> None:
         super().__init__()
         if not isinstance(name, str) or not name:
@@ -89,6 +91,11 @@ class RealtimeAgent(EventEmitter):
         self.prompt = prompt
         self.output_guardrails: list[OutputGuardrail] = list(output_guardrails)
         self.handoff_description = handoff_description
+        self.mcp_servers: list[McpServer] = []
+        if mcp_servers:
+            from .mcp_servers import as_mcp_server
+
+            self.mcp_servers = [as_mcp_server(server) for server in mcp_servers]
 
     def __repr__(self) -> str:
         return f"RealtimeAgent(name={self.name!r})"
@@ -104,6 +111,7 @@ class RealtimeAgent(EventEmitter):
             "prompt": self.prompt,
             "output_guardrails": self.output_guardrails,
             "handoff_description": self.handoff_description,
+            "mcp_servers": self.mcp_servers,
         }
         fields.update(changes)
         return RealtimeAgent(name, **fields)
@@ -192,6 +200,10 @@ async def prepare_agent_tools(agent: RealtimeAgent, ctx: RealtimeContext[Any]) -
         else:
             claim(f"mcp:{item.server_label}", "hosted MCP server")
             prepared.mcp.append(item)
+    for server in agent.mcp_servers:
+        for mcp_tool in await server.function_tools():
+            claim(mcp_tool.name, f"a tool of MCP server {server.name!r}")
+            prepared.functions[mcp_tool.name] = mcp_tool
     for target in agent.handoff_objects():
         if not await is_enabled(target.is_enabled, ctx, agent):
             continue

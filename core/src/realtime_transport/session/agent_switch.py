@@ -83,6 +83,19 @@ class AgentSwitcher:
         self.last_config = config
         self._on_tools_changed()
 
+    async def refresh_tools(self, generation: int) -> None:
+        """Send the current agent's tools again (its MCP servers' tool lists changed)."""
+        runtime = self._runtime
+        agent = runtime.agent
+        tools = await prepare_agent_tools(agent, runtime.context)
+        config = await self.session_config(agent, tools)
+        if not runtime.is_live(generation) or runtime.agent is not agent:
+            return  # a reconnect or an agent switch sends its own tools
+        runtime.tools = tools
+        runtime.transport.update_session_config(config)
+        self.last_config = config
+        self._on_tools_changed()
+
     async def run_handoff(
         self,
         call: FunctionCallEvent,

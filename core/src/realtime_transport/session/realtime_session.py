@@ -22,6 +22,7 @@ from .agent_switch import AgentSwitcher
 from .approvals import ToolApprovals, ToolErrorFormatter
 from .history import TRANSCRIPTION_COMPLETED, SessionHistory
 from .hosted_mcp import HostedMcp
+from .local_mcp import LocalMcp
 from .output_guardrails import OutputGuardrailRunner
 from .runtime import SessionRuntime, logger
 from .session_config import default_config, tracing_setting
@@ -119,8 +120,9 @@ class RealtimeSession(SessionEmitter):
             config=user_config,
             model=model,
             tracing=tracing_setting(tracing_disabled, workflow_name, group_id, trace_metadata),
-            on_tools_changed=self._mcp.recompute_tools,
+            on_tools_changed=self._tools_changed,
         )
+        self._local_mcp = LocalMcp(self._runtime, self._agents)
         self._runtime.log_policy = log_data_policy(log_model_data, log_tool_data)
         self._transport.log_policy = self._runtime.log_policy
         self._tool_calls = ToolCalls(
@@ -204,7 +206,7 @@ class RealtimeSession(SessionEmitter):
         if generation != self._runtime.generation:
             raise TransportConnectionError("the session was closed while it was connecting")
         self._runtime.tools = tools
-        self._mcp.recompute_tools()
+        self._tools_changed()
         await self._transport.connect(
             api_key=api_key if api_key is not None else self._api_key,
             model=self._model,
@@ -346,8 +348,14 @@ class RealtimeSession(SessionEmitter):
         self._runtime.reset()
         self._tool_calls.clear()
         self._mcp.clear()
+        self._local_mcp.clear()
         self._turns.audio_started = False
         self._guardrails.clear()
+
+    def _tools_changed(self) -> None:
+        """The current agent or its tools changed: hosted MCP tools, local MCP servers."""
+        self._mcp.recompute_tools()
+        self._local_mcp.follow(self._runtime.agent)
 
     # -- internals: transport listeners --------------------------------------------------------
 
