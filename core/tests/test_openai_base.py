@@ -25,6 +25,8 @@ class WireTransport(OpenAIRealtimeBase):
         super().__init__(**kwargs)
         self.frames: list[bytes] = []
         self.connected = True
+        self._set_status("connecting")
+        self._set_status("connected")
 
     def _send_bytes(self, data: bytes) -> None:
         if not self.connected:
@@ -313,11 +315,8 @@ def test_audio_delta_becomes_bytes() -> None:
     assert seen[0][1].data == b"\x01\x02\x03\x04" and seen[0][1].response_id == "r"
 
 
-def test_send_audio_with_commit_and_noop_when_disconnected() -> None:
+def test_send_audio_with_commit() -> None:
     transport = WireTransport()
-    transport.send_audio(b"\x00\x01")
-    assert transport.sent == []
-    transport._set_status("connected")
     transport.send_audio(b"\x00\x01", commit=True)
     assert transport.sent == [
         {"type": "input_audio_buffer.append", "audio": base64.b64encode(b"\x00\x01").decode()},
@@ -479,3 +478,59 @@ def test_dtmf_without_a_key_is_a_parse_error_and_the_loop_goes_on() -> None:
     assert [name for name, _ in seen] == ["error", "dtmf"]
     assert seen[0][1].source == "parse" and "DTMF" in seen[0][1].message
     assert seen[1][1].digit == "5" and seen[1][1].received_at is None
+
+
+def test_partial_update_sends_only_what_it_names() -> None:
+    """update_session_config is a partial update: no default formats or turn detection."""
+    transport = WireTransport(model="gpt-realtime")
+    transport.update_session_config({"instructions": "Be brief."})
+    (event,) = transport.sent
+    assert event["session"] == {
+        "type": "realtime",
+        "model": "gpt-realtime",
+        "instructions": "Be brief.",
+    }
+
+
+def test_pinned_format_survives_partial_updates_and_raw_session_updates() -> None:
+    mulaw = {"type": "audio/pcmu"}
+    transport = WireTransport(pinned_audio_format=mulaw)
+    transport.update_session_config({"instructions": "x"})
+    pcm = {"type": "audio/pcm", "rate": 24000}
+    transport.update_session_config({"audio": {"output": {"format": pcm, "voice": "marin"}}})
+    transport.send_event(
+        {
+            "type": "session.update",
+            "session": {"type": "realtime", "audio": {"input": {"format": pcm}}},
+        }
+    )
+    for event in transport.sent:
+        audio = event["session"]["audio"]
+        assert audio["input"]["format"] == mulaw and audio["output"]["format"] == mulaw
+    assert transport.sent[1]["session"]["audio"]["output"]["voice"] == "marin"
+
+
+async def test_events_stream_drops_audio_and_its_raw_copy_first() -> None:
+    """A slow events() consumer loses audio chunks (and their ``*`` copies), never structure."""
+    transport = WireTransport()
+    stream = transport.events(maxsize=16)
+    delta = {
+        "type": "response.output_audio.delta",
+        "response_id": "r1",
+        "item_id": "i1",
+        "content_index": 0,
+        "delta": base64.b64encode(b"\x00\x01" * 240).decode(),
+    }
+    transport.feed({"type": "response.created", "response": {"id": "r1"}})
+    for index in range(5000):
+        transport.feed({**delta, "event_id": f"e{index}"})
+    transport.feed({"type": "response.output_audio.done", "response_id": "r1", "item_id": "i1"})
+    transport.feed({"type": "response.done", "response": {"id": "r1", "status": "completed"}})
+    await transport.close()
+    events = [event async for event in stream]  # raises EventStreamOverflowError if lost
+    assert stream.dropped >= 9000
+    names = [event.name for event in events]
+    for name in ("turn_started", "audio_done", "usage_update", "turn_done", "disconnected"):
+        assert name in names
+    raw = [event.payload["type"] for event in events if event.name == "*"]
+    assert {"response.created", "response.output_audio.done", "response.done"} <= set(raw)

@@ -75,3 +75,37 @@ def redact(text: str, *secrets: str | None) -> str:
 def _mask(secret: str) -> str:
     prefix = secret[:3] if secret.startswith(("sk-", "ek_")) else ""
     return f"{prefix}***"
+
+
+def redacted_cause(exc: BaseException, *secrets: str | None) -> BaseException:
+    """``exc`` to chain as ``__cause__`` with no secret in it: ``exc`` itself when none of
+    ``secrets`` appears in its message, else a copy with redacted arguments (same type and
+    traceback), or a plain ``RuntimeError`` naming the type when the copy is not possible.
+    Its own cause is treated the same way."""
+    if not any(secret and len(secret) >= 4 for secret in secrets):
+        return exc
+    if not _mentions(exc, secrets):
+        return exc
+    import copy
+
+    try:
+        clone = copy.copy(exc)
+        clone.args = tuple(
+            redact(arg, *secrets) if isinstance(arg, str) else arg for arg in exc.args
+        )
+    except Exception:
+        clone = None
+    if clone is None or _mentions(clone, secrets):
+        clone = RuntimeError(f"{type(exc).__name__}: {redact(str(exc), *secrets)}")
+    clone.__traceback__ = exc.__traceback__
+    if exc.__cause__ is not None:
+        clone.__cause__ = redacted_cause(exc.__cause__, *secrets)
+    return clone
+
+
+def _mentions(exc: BaseException, secrets: tuple[str | None, ...]) -> bool:
+    try:
+        text = f"{exc}\n{exc.args!r}"
+    except Exception:  # a __str__ that raises: treat it as unsafe
+        return True
+    return any(secret and len(secret) >= 4 and secret in text for secret in secrets)

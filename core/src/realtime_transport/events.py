@@ -268,7 +268,28 @@ DERIVED_EVENTS = (
 
 #: Events that may be dropped (and counted) by a full ``events()`` buffer. Everything else is
 #: structural and is never dropped silently.
-DROPPABLE_EVENTS = frozenset({"audio", "response.output_audio.delta", "audio_transcript_delta"})
+DROPPABLE_EVENTS = frozenset(
+    {
+        "audio",
+        "audio_transcript_delta",
+        "response.output_audio.delta",
+        "response.output_audio_transcript.delta",
+    }
+)
+
+#: Raw events (``*`` on a transport, ``transport_event`` on a session) whose payload is one of
+#: these server event types are droppable too: the raw copy of an audio chunk is audio.
+_RAW_EVENT_NAMES = frozenset({"*", "transport_event"})
+
+
+def is_droppable(name: str, payload: Any) -> bool:
+    """Whether a full ``events()`` buffer may drop this event (audio and transcript deltas,
+    including their raw ``*`` copies)."""
+    if name in DROPPABLE_EVENTS:
+        return True
+    if name in _RAW_EVENT_NAMES and type(payload) is dict:
+        return payload.get("type") in DROPPABLE_EVENTS
+    return False
 
 
 class TransportEvent(NamedTuple):
@@ -290,11 +311,12 @@ class EventEmitter:
     failures are reported on ``error`` like a sync listener's.
     """
 
-    __slots__ = ("_listener_tasks", "_listeners")
+    __slots__ = ("_listener_tasks", "_listeners", "_streams")
 
     def __init__(self) -> None:
         self._listeners: dict[str, list[Listener]] = {}
         self._listener_tasks: set[asyncio.Task[Any]] | None = None  # created on first use
+        self._streams: set[EventStream] = set()  # open events() streams, ended on disconnect
 
     def on(self, name: str, listener: Listener) -> Callable[[], None]:
         """Call ``listener(payload)`` for every ``name`` event. Returns an unsubscribe function."""
@@ -356,13 +378,26 @@ class EventEmitter:
 
         ``names`` limits which events are buffered (default: every derived event and ``*``).
         Overflow policy: when ``maxsize`` events are waiting, droppable events (audio chunks and
-        transcript deltas) are dropped, oldest first, and counted in ``stream.dropped``. Structural
-        events are never dropped: if the buffer is full of them and grows to ``4 * maxsize``, the
-        stream ends with :class:`EventStreamOverflowError`.
+        transcript deltas, including their raw ``*`` copies) are dropped, oldest first, and
+        counted in ``stream.dropped``. Structural events are never dropped: if the buffer is full
+        of them and grows to ``4 * maxsize``, the stream ends with
+        :class:`EventStreamOverflowError`. On a transport the stream ends after the
+        ``disconnected`` event (``close()`` or a dropped connection).
         """
-        return EventStream(
-            self, tuple(names) if names is not None else (*DERIVED_EVENTS, "*"), maxsize
+        return self._open_stream(
+            tuple(names) if names is not None else (*DERIVED_EVENTS, "*"), maxsize
         )
+
+    def _open_stream(self, names: tuple[str, ...], maxsize: int) -> EventStream:
+        stream = EventStream(self, names, maxsize)
+        self._streams.add(stream)
+        return stream
+
+    def _end_streams(self) -> None:
+        """End every open ``events()`` stream (each drains what it buffered, then stops)."""
+        streams, self._streams = self._streams, set()
+        for stream in streams:
+            stream.close()
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -404,15 +439,28 @@ class EventEmitter:
         message = getattr(payload, "message", payload)
         logger.warning("unhandled transport error (add an 'error' listener): %s", message)
 
-    async def _cancel_listener_tasks(self) -> None:
-        """Cancel async listeners still running (used by ``close()`` so nothing leaks)."""
-        tasks = [t for t in self._listener_tasks or () if not t.done()]
+    def _running_listener_tasks(self) -> list[asyncio.Task[Any]]:
+        """Async listeners still running, except the caller's own task."""
+        try:
+            current = asyncio.current_task()
+        except RuntimeError:  # no running loop
+            current = None
+        return [t for t in self._listener_tasks or () if not t.done() and t is not current]
+
+    async def _cancel_listener_tasks(
+        self, tasks: Iterable[asyncio.Task[Any]] | None = None
+    ) -> None:
+        """Cancel async listeners still running and wait for them: ``close()`` calls this so no
+        task outlives it. ``tasks`` (default: every running one) is usually the snapshot taken
+        before ``close()`` announced ``disconnected``, so the listeners of that announcement
+        still run; the caller's own task is never cancelled."""
         current = asyncio.current_task()
-        tasks = [t for t in tasks if t is not current]
-        for task in tasks:
+        running = self._running_listener_tasks() if tasks is None else list(tasks)
+        running = [t for t in running if not t.done() and t is not current]
+        for task in running:
             task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
 
 
 def _unwrap(fn: Listener) -> Listener:
@@ -425,6 +473,7 @@ class EventStream:
     def __init__(self, emitter: EventEmitter, names: tuple[str, ...], maxsize: int) -> None:
         if maxsize < 1:
             raise ValueError("maxsize must be at least 1")
+        self._emitter = emitter
         self.maxsize = maxsize
         self.dropped = 0
         self._buffer: deque[TransportEvent] = deque()
@@ -441,7 +490,7 @@ class EventStream:
             return
         buffer = self._buffer
         if len(buffer) >= self.maxsize:
-            if name in DROPPABLE_EVENTS:
+            if is_droppable(name, payload):
                 self.dropped += 1
                 return
             if not self._drop_oldest_droppable() and len(buffer) >= 4 * self.maxsize:
@@ -458,7 +507,7 @@ class EventStream:
 
     def _drop_oldest_droppable(self) -> bool:
         for index, event in enumerate(self._buffer):
-            if event.name in DROPPABLE_EVENTS:
+            if is_droppable(event.name, event.payload):
                 del self._buffer[index]
                 self.dropped += 1
                 return True
@@ -467,8 +516,10 @@ class EventStream:
     def close(self) -> None:
         """Stop buffering; the iterator ends once the buffer is drained."""
         self._closed = True
+        self._emitter._streams.discard(self)
         for unsubscribe in self._unsubscribe:
             unsubscribe()
+        self._unsubscribe = []
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Literal, Protocol, Union
 
-from .errors import UnsupportedOperationError, UserError
+from .errors import TransportNotConnectedError, UnsupportedOperationError, UserError
 from .events import ConnectionEvent, EventEmitter
 from .log_privacy import LogDataPolicy, log_data_policy
 
@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from .events import FunctionCallEvent, RealtimeItem
 
 TransportStatus = Literal["connecting", "connected", "disconnecting", "disconnected"]
+
+#: Where the application is with a transport: ``new`` (``connect()`` never called), ``active``
+#: (it called ``connect()``, and not ``close()`` since), ``closed`` (it called ``close()``).
+Phase = Literal["new", "active", "closed"]
 
 #: An API key, or a zero-argument callable (sync or async) that returns one, so ephemeral
 #: keys can be minted at connect time.
@@ -90,10 +94,22 @@ class RealtimeTransportLayer(EventEmitter, ABC):
 
     Subclasses emit the events documented in :mod:`realtime_transport.events`. Listeners are
     registered with :meth:`on`, :meth:`once` and :meth:`off`, or consumed with
-    ``async for event in transport.events()``.
+    ``async for event in transport.events()`` (which ends after ``disconnected``).
+
+    **The wrong-state rule** (one rule for every send method; subclasses apply it with
+    :meth:`_require_connected` and :meth:`_audio_may_go`): a call that sends something
+    (``send_event``, ``send_message``, ``add_image``, ``update_session_config``,
+    ``send_function_call_output``, ``request_response``, ``reset_history``, ``send_audio``...)
+    raises :class:`~realtime_transport.errors.TransportNotConnectedError` unless the transport is
+    connected. The one exception is ``send_audio`` between ``connect()`` and ``close()`` while
+    the connection is not up (still connecting, or dropped by the server and not yet
+    reconnected): audio is a live stream, so the chunk is dropped and counted in
+    :attr:`dropped_audio_chunks` instead, and a microphone loop keeps running across a
+    reconnect. Before the first ``connect()`` and after ``close()`` it raises like the rest.
+    ``interrupt()`` when there is nothing to interrupt is a no-op, never an error.
     """
 
-    __slots__ = ("_status", "log_policy")
+    __slots__ = ("_phase", "_status", "dropped_audio_chunks", "log_policy")
 
     #: What this transport can do; subclasses override.
     capabilities: TransportCapabilities = TransportCapabilities()
@@ -104,6 +120,9 @@ class RealtimeTransportLayer(EventEmitter, ABC):
         #: Whether error messages and logs may hold model data (frames, transcripts); from the
         #: environment by default, set by a session's ``log_model_data`` option.
         self.log_policy: LogDataPolicy = log_data_policy()
+        self._phase: Phase = "new"
+        #: Caller audio chunks dropped because the connection was not up (or not draining).
+        self.dropped_audio_chunks = 0
 
     @property
     def status(self) -> TransportStatus:
@@ -117,11 +136,45 @@ class RealtimeTransportLayer(EventEmitter, ABC):
         if status == self._status:
             return
         self._status = status
+        if status == "connecting":
+            self._phase = "active"
         self.emit("connection_change", status)
         if status == "connected":
             self.emit("connected", ConnectionEvent(status))
         elif status == "disconnected":
             self.emit("disconnected", ConnectionEvent(status, reason))
+            self._end_streams()  # ``async for ev in transport.events()`` ends here
+
+    def _mark_closed(self) -> None:
+        """``close()`` was called: sends raise from now on (see the wrong-state rule)."""
+        self._phase = "closed"
+
+    def _require_connected(self, what: str) -> None:
+        """Apply the wrong-state rule to a send that is not audio: raise unless connected."""
+        if self._status == "connected":
+            return
+        raise TransportNotConnectedError(self._not_connected_message(what))
+
+    def _audio_may_go(self) -> bool:
+        """The wrong-state rule for ``send_audio``: True when connected; False (the chunk is
+        dropped and counted) while a connection the application asked for is not up; raises
+        before the first ``connect()`` and after ``close()``."""
+        if self._status == "connected":
+            return True
+        if self._phase == "active":
+            self.dropped_audio_chunks += 1
+            return False
+        raise TransportNotConnectedError(self._not_connected_message("send_audio()"))
+
+    def _not_connected_message(self, what: str) -> str:
+        if self._phase == "new":
+            return f"{what}: the transport is not connected; await connect() first"
+        if self._phase == "closed":
+            return f"{what}: the transport is not connected, close() was called; connect() again"
+        return (
+            f"{what}: the transport is not connected (it is {self._status}); wait for "
+            "'connected', or call connect() again after a dropped connection"
+        )
 
     @property
     def muted(self) -> bool | None:
@@ -142,7 +195,11 @@ class RealtimeTransportLayer(EventEmitter, ABC):
 
     @abstractmethod
     async def close(self) -> None:
-        """Tear down. Idempotent; emits ``connection_change`` then ``disconnected`` once."""
+        """Tear down. Idempotent; emits ``connection_change`` then ``disconnected`` once.
+
+        When it returns no task of the transport is left: async listeners still running are
+        cancelled (subclasses call :meth:`_mark_closed` first and
+        :meth:`EventEmitter._cancel_listener_tasks` last), and ``events()`` streams end."""
 
     @abstractmethod
     def send_event(self, event: Mapping[str, Any]) -> None:
@@ -168,7 +225,9 @@ class RealtimeTransportLayer(EventEmitter, ABC):
 
     @abstractmethod
     def update_session_config(self, config: SessionConfigLike) -> None:
-        """Send ``session.update`` built from the config (defaults filled, unset keys omitted)."""
+        """Send a partial ``session.update``: only what ``config`` names changes (no defaults
+        are filled in, so formats and turn detection stay as they are); a pinned audio format
+        stays pinned whatever the config says."""
 
     @abstractmethod
     def send_function_call_output(

@@ -67,6 +67,9 @@ class Emulator:
         seed: ids are derived from it, so runs are reproducible.
         session_defaults: GA session fields merged into the server's default session.
         response_latency_ms: pause between ``response.created`` and the first output.
+        response_done_delay_ms: pause between a response's last output event (for example
+            ``response.output_audio.done``) and its ``response.done``: the window in which a
+            client that frees its response line too early sends a colliding ``response.create``.
         surfaces: extra ``install(emulator)`` functions (WebRTC, SIP, Twilio…).
     """
 
@@ -84,6 +87,7 @@ class Emulator:
         seed: int | str = 0,
         session_defaults: Mapping[str, Any] | None = None,
         response_latency_ms: float = 0.0,
+        response_done_delay_ms: float = 0.0,
         rate_limits: bool = True,
         record_audio: bool = True,
         max_recorded_events: int = 100_000,
@@ -106,6 +110,7 @@ class Emulator:
         self.seed = str(seed)
         self.session_defaults = _check_defaults(session_defaults)
         self.response_latency_ms = response_latency_ms
+        self.response_done_delay_ms = response_done_delay_ms
         self.rate_limits = rate_limits
         self.record_audio = record_audio
         self.max_recorded_events = max_recorded_events
@@ -233,6 +238,7 @@ class Emulator:
             pace=self.pace,
             chunk_ms=self.chunk_ms,
             response_latency_ms=self.response_latency_ms,
+            response_done_delay_ms=self.response_done_delay_ms,
             rate_limits=self.rate_limits,
             error_mid_response=faults.error_mid_response,
         )

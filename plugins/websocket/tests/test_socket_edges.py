@@ -135,7 +135,9 @@ async def test_fragmented_and_garbage_frames_keep_the_loop_alive() -> None:
 async def test_server_drop_mid_session_disconnects_with_reason() -> None:
     async def handler(ws: ServerConnection) -> None:
         await _session_created(ws)
-        await ws.recv()
+        async for message in ws:  # until the test's message, sent once connect() returned
+            if json.loads(message)["type"] == "conversation.item.create":
+                break
         ws.transport.abort()  # type: ignore[attr-defined]
 
     async with _server(handler) as url:
@@ -145,6 +147,7 @@ async def test_server_drop_mid_session_disconnects_with_reason() -> None:
         transport.on("disconnected", lambda e: reasons.append(e.reason))
         transport.on("error", errors.append)
         await transport.connect(api_key="sk-x")
+        transport.send_message("hello", trigger_response=False)
         await _until(lambda: bool(reasons))
         assert transport.status == "disconnected"
         assert errors and errors[0].code == "connection_lost"

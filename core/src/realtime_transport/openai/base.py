@@ -157,15 +157,39 @@ class OpenAIRealtimeBase(RealtimeTransportLayer):
             raise UserError(
                 "a client event needs a string 'type', e.g. {'type': 'response.create'}"
             )
+        self._require_connected(f"send_event({kind!r})")
         if kind == "response.create":
             self._sequencer.request_event(event)
             return
         if kind == "response.cancel":
             self._sequencer.note_raw_cancel()
+        if kind == "session.update" and self._pinned_audio_format is not None:
+            event = self._pin_formats(event)
         self._send_json(event)
 
+    def _pin_formats(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        """A raw ``session.update`` with the pinned audio format forced on both directions."""
+        from ..config import normalize_audio_format
+
+        session = event.get("session")
+        if not isinstance(session, Mapping):
+            return dict(event)
+        pinned = normalize_audio_format(self._pinned_audio_format)
+        audio = dict(session.get("audio") or {})
+        for channel in ("input", "output"):
+            given = dict(audio.get(channel) or {})
+            if given.get("format") not in (None, pinned):
+                logger.warning(
+                    "audio.%s.format %r ignored: the transport pins %r",
+                    channel,
+                    given["format"],
+                    pinned,
+                )
+            audio[channel] = {**given, "format": pinned}
+        return {**event, "session": {**session, "audio": audio}}
+
     def send_audio(self, data: bytes, *, commit: bool = False) -> None:
-        if self._status != "connected":
+        if not self._audio_may_go():
             return
         if data:
             self._send_bytes(_APPEND_PREFIX + b64encode(data) + _APPEND_SUFFIX)
@@ -179,6 +203,16 @@ class OpenAIRealtimeBase(RealtimeTransportLayer):
         *,
         trigger_response: bool = True,
     ) -> None:
+        """Add a user message and, by default, ask for a response.
+
+        Response requests are sequenced, and automatic requests made while one is in flight
+        merge: three back-to-back ``send_message()`` calls give two responses (the first
+        answers message one, the second answers messages two and three together). To get one
+        response per message, wait for ``turn_done`` between them, or pass
+        ``trigger_response=False`` and call ``request_response({...})`` (requests that carry a
+        ``response`` body are never merged).
+        """
+        self._require_connected("send_message()")
         self._send_json(user_message_event(message, other_event_data))
         if trigger_response:
             self.request_response()
@@ -197,11 +231,34 @@ class OpenAIRealtimeBase(RealtimeTransportLayer):
         )
 
     def update_session_config(self, config: SessionConfigLike) -> None:
-        self._send_json({"type": "session.update", "session": self.build_session_payload(config)})
+        """Send a partial ``session.update``: only what ``config`` names changes.
+
+        Unlike the initial update of ``connect()`` no defaults are filled in, so an update of
+        the instructions keeps the audio formats and turn detection as they are (the JS SDK
+        refills its defaults here). A pinned audio format is sent whatever ``config`` says.
+        """
+        self._require_connected("update_session_config()")
+        self._send_session_update(config, defaults=False)
+
+    def _send_session_update(self, config: SessionConfigLike | None, *, defaults: bool) -> None:
+        from ..config import build_session_payload
+
+        session = build_session_payload(
+            config,
+            model=self.current_model,
+            defaults=defaults,
+            pinned_audio_format=self._pinned_audio_format,
+        )
+        self._send_json({"type": "session.update", "session": session})
+
+    def _send_initial_session_update(self) -> None:
+        """The first ``session.update`` of a connection: the initial config with the defaults."""
+        self._send_session_update(self._initial_config, defaults=True)
 
     def send_function_call_output(
         self, call: FunctionCallEvent, output: str, *, start_response: bool = True
     ) -> None:
+        self._require_connected("send_function_call_output()")
         self._send_json(
             {
                 "type": "conversation.item.create",
@@ -213,16 +270,19 @@ class OpenAIRealtimeBase(RealtimeTransportLayer):
             self.request_response()
 
     def request_response(self, response: Mapping[str, Any] | None = None) -> None:
+        self._require_connected("request_response()")
         self._sequencer.request(response)
 
     def send_mcp_response(
         self, approval_item_id: str, approved: bool, reason: str | None = None
     ) -> None:
+        self._require_connected("send_mcp_response()")
         self._send_json(mcp_approval_response_event(approval_item_id, approved, reason))
 
     def reset_history(
         self, old_history: Sequence[RealtimeItem], new_history: Sequence[RealtimeItem]
     ) -> None:
+        self._require_connected("reset_history()")
         events, warnings = history_sync_events(old_history, new_history)
         for warning in warnings:
             logger.warning("reset_history: %s", warning)

@@ -31,7 +31,6 @@ class SessionEmitter(EventEmitter):
     def __init__(self) -> None:
         super().__init__()
         self._raw_unsubscribe: Callable[[], None] | None = None
-        self._streams: set[EventStream] = set()
 
     def events(self, names: Iterable[str] | None = None, *, maxsize: int = 1024) -> EventStream:
         """Session events for ``async for`` (see :meth:`EventEmitter.events` for the bounds).
@@ -44,9 +43,7 @@ class SessionEmitter(EventEmitter):
             if names is not None
             else tuple(n for n in SESSION_EVENTS if n != "transport_event")
         )
-        stream = EventStream(self, chosen, maxsize)
-        self._streams.add(stream)
-        return stream
+        return self._open_stream(chosen, maxsize)
 
     def __aiter__(self) -> EventStream:
         return self.events()
@@ -71,11 +68,6 @@ class SessionEmitter(EventEmitter):
         elif not wanted and self._raw_unsubscribe is not None:
             self._raw_unsubscribe()
             self._raw_unsubscribe = None
-
-    def _end_streams(self) -> None:
-        streams, self._streams = self._streams, set()
-        for stream in streams:
-            stream.close()
 
     def _on_raw(self, event: Any) -> None:
         self.emit("transport_event", event)

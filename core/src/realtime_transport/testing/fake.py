@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from ..errors import TransportNotConnectedError, UnsupportedOperationError
+from ..errors import UnsupportedOperationError
 from ..events import (
     AudioDoneEvent,
     AudioEvent,
@@ -173,18 +173,18 @@ class FakeTransport(RealtimeTransportLayer):
 
     async def close(self) -> None:
         self._record("close")
+        self._mark_closed()
+        running = self._running_listener_tasks()
         self._set_status("disconnected", "closed by the client")
-
-    def _require_connected(self, what: str) -> None:
-        if self._status != "connected":
-            raise TransportNotConnectedError(f"{what}: the fake transport is not connected")
+        await self._cancel_listener_tasks(running)
 
     def send_event(self, event: Mapping[str, Any]) -> None:
         self._require_connected("send_event")
         self._record("send_event", dict(event))
 
     def send_audio(self, data: bytes, *, commit: bool = False) -> None:
-        self._record("send_audio", data, commit=commit)
+        if self._audio_may_go():
+            self._record("send_audio", data, commit=commit)
 
     def send_message(
         self,
@@ -213,6 +213,7 @@ class FakeTransport(RealtimeTransportLayer):
             self.emit("item_update", answered_call_item(call, output))
 
     def request_response(self, response: Mapping[str, Any] | None = None) -> None:
+        self._require_connected("request_response")
         self._record("request_response", response)
 
     def interrupt(self, *, cancel_ongoing_response: bool = True) -> None:
@@ -227,6 +228,7 @@ class FakeTransport(RealtimeTransportLayer):
     def reset_history(
         self, old_history: Sequence[RealtimeItem], new_history: Sequence[RealtimeItem]
     ) -> None:
+        self._require_connected("reset_history")
         self._record("reset_history", list(old_history), list(new_history))
 
     def send_mcp_response(

@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from ..errors import AuthenticationError, TransportConnectionError, TransportNotConnectedError
 from ..events import AudioEvent, ErrorEvent
 from ..transport import RealtimeTransportLayer, TransportCapabilities
 from .emulator import TEST_API_KEY, EmulatorDriver, validate_client_events
@@ -148,16 +149,41 @@ class TransportConformanceTests:
         assert transport.status == "connected"
         await transport.close()
 
-    async def test_close_during_connect(self, kit: Kit) -> None:
-        transport, _ = kit.make()
+    @pytest.mark.parametrize("when", ["at_once", "while_connecting", "from_connected_listener"])
+    async def test_close_during_connect(self, kit: Kit, when: str) -> None:
+        """close() before connect() finished wins: connect() raises a typed error and the
+        status never returns to ``connected`` after close() (also when a ``connected``
+        listener is the one that closes)."""
+        transport, recorder = kit.make()
         before = _tasks()
+        closing: list[asyncio.Future[None]] = []
+        closed_at: list[int] = []
+
+        def close_now() -> None:
+            closed_at.append(len(recorder.events))
+            closing.append(asyncio.ensure_future(transport.close()))
+
+        def close_when_connecting(status: str) -> None:
+            if status == "connecting":
+                close_now()
+
+        if when == "while_connecting":
+            transport.on("connection_change", close_when_connecting)
+        elif when == "from_connected_listener":
+            transport.on("connected", lambda _: close_now())
         connecting = asyncio.ensure_future(transport.connect(**kit.connect_kwargs()))
-        await asyncio.sleep(0)
-        await transport.close()
-        try:
+        if when == "at_once":
+            await asyncio.sleep(0)
+            close_now()
+        with pytest.raises(TransportConnectionError):
             await asyncio.wait_for(connecting, 10)
-        except Exception:
-            pass  # failing with a clear error is expected; connecting anyway is allowed too
+        await asyncio.gather(*closing)
+        assert closed_at, "close() was never called"
+        later = [p for n, p in recorder.events[closed_at[0] :] if n == "connection_change"]
+        assert "connected" not in later, f"status went back to connected after close(): {later}"
+        assert transport.status == "disconnected"
+        with pytest.raises(TransportNotConnectedError):
+            transport.send_message("after a failed connect")
         await transport.close()
         assert transport.status == "disconnected"
         await _settle(before)
@@ -177,6 +203,112 @@ class TransportConformanceTests:
         await asyncio.sleep(0.05)
         await transport.close()
         await _settle(before)
+
+    async def test_async_listeners_are_cancelled_by_close(self, kit: Kit) -> None:
+        """No task outlives close(): async listeners still running are cancelled."""
+        before = _tasks()
+        transport, _ = await kit.connected()
+        started = asyncio.Event()
+        runs: list[bool] = []
+        cancelled: list[bool] = []
+
+        async def slow_listener(_: Any) -> None:
+            runs.append(True)
+            started.set()
+            try:
+                await asyncio.sleep(30)
+            except asyncio.CancelledError:
+                cancelled.append(True)
+                raise
+
+        transport.on("item_update", slow_listener)
+        transport.send_event(
+            {
+                "type": "conversation.item.create",
+                "item": {
+                    "type": "message",
+                    "role": "user",
+                    "content": [{"type": "input_text", "text": "x"}],
+                },
+            }
+        )
+        await asyncio.wait_for(started.wait(), 5)
+        await transport.close()
+        assert cancelled and len(cancelled) == len(runs), "close() left an async listener running"
+        await _settle(before, timeout=0.5)
+
+    @pytest.mark.parametrize("how", ["close", "server_drop"])
+    async def test_events_iteration_ends_on_disconnect(self, kit: Kit, how: str) -> None:
+        """``async for ev in transport.events()`` ends after ``disconnected``, both ways."""
+        faults = "reset_after:8" if how == "server_drop" else None
+        async with EmulatorDriver(faults=faults) as emulator:
+            kit = kit.using(emulator)
+            transport, _ = kit.make()
+            stream = transport.events()
+            seen: list[str] = []
+
+            async def consume() -> None:
+                async for event in stream:
+                    seen.append(event.name)
+
+            consumer = asyncio.ensure_future(consume())
+            await asyncio.wait_for(transport.connect(**kit.connect_kwargs()), 10)
+            if how == "close":
+                await wait_until(lambda: "connected" in seen)
+                await transport.close()
+            else:
+                transport.send_message("hello")
+            await asyncio.wait_for(consumer, 5)  # a stream that never ends fails here
+            assert seen[-1] == "disconnected" and "connected" in seen
+            await transport.close()
+
+    async def test_wrong_state_rule(self, kit: Kit) -> None:
+        """One rule: sends raise TransportNotConnectedError before connect() and after close()
+        (send_audio too); the connected transport sends."""
+        transport, _ = kit.make()
+
+        def attempts() -> list[Callable[[], None]]:
+            calls: list[Callable[[], None]] = [
+                lambda: transport.send_message("hi"),
+                lambda: transport.send_event({"type": "response.create"}),
+                lambda: transport.request_response(),
+                lambda: transport.update_session_config({"instructions": "x"}),
+            ]
+            capabilities = kit._capabilities or transport.capabilities
+            if capabilities.sends_audio:
+                calls.append(lambda: transport.send_audio(b"\x00\x00" * 240))
+            return calls
+
+        for attempt in attempts():
+            with pytest.raises(TransportNotConnectedError, match="not connected"):
+                attempt()
+        await asyncio.wait_for(transport.connect(**kit.connect_kwargs()), 10)
+        await transport.close()
+        for attempt in attempts():
+            with pytest.raises(TransportNotConnectedError, match="not connected"):
+                attempt()
+
+    async def test_partial_update_keeps_formats_and_turn_detection(self, kit: Kit) -> None:
+        """update_session_config({"instructions": ...}) changes the instructions only."""
+        mulaw = {"type": "audio/pcmu"}
+        config = {
+            "audio": {
+                "input": {"format": mulaw, "turn_detection": {"type": "server_vad"}},
+                "output": {"format": mulaw},
+            }
+        }
+        transport, recorder = await kit.connected(config, requires=("uses_openai_protocol",))
+        transport.update_session_config({"instructions": "Speak like a pirate."})
+        await wait_until(lambda: kit.emulator.server_session().get("instructions", "") != "")
+        await recorder.wait_for("session.updated", count=2)
+        session = kit.emulator.server_session()
+        assert session["instructions"] == "Speak like a pirate."
+        audio = session["audio"]
+        assert audio["input"]["format"]["type"] == "audio/pcmu"
+        assert audio["output"]["format"]["type"] == "audio/pcmu"
+        assert audio["input"]["turn_detection"]["type"] == "server_vad"
+        await transport.close()
+        validate_client_events(kit.emulator.client_events())
 
     # -- wire --------------------------------------------------------------------------------
 
@@ -354,6 +486,29 @@ class TransportConformanceTests:
         assert not [e for e in recorder.payloads("error") if e.source == "server"]
         await transport.close()
 
+    async def test_response_create_waits_for_response_done_after_audio(self, kit: Kit) -> None:
+        """Audio variant: the line frees on ``response.done``, not on ``output_audio.done``. The
+        server pauses 300 ms between them, so a create sent on ``output_audio.done`` would
+        collide with the running response."""
+        async with EmulatorDriver(pace="realtime", chunk_ms=20, response_done_delay_ms=300) as emu:
+            kit = kit.using(emu)
+            transport, recorder = await kit.connected(
+                requires=("sends_audio", "receives_audio_events")
+            )
+            transport.send_message("first")
+            await recorder.wait_for("turn_started")
+            transport.send_message("second")
+            await recorder.wait_for("audio_done")
+            # the first response is still running: the second create must wait
+            assert kit.client_types().count("response.create") == 1
+            first_done = await recorder.wait_for("turn_done", timeout=10)
+            assert first_done.status == "completed"
+            await recorder.wait_for("turn_done", count=2, timeout=10)
+            assert kit.client_types().count("response.create") == 2
+            server_errors = [e for e in recorder.payloads("error") if e.source == "server"]
+            assert not server_errors, [e.message for e in server_errors]
+            await transport.close()
+
     # -- errors and robustness ---------------------------------------------------------------
 
     async def test_server_error_becomes_error_event_and_session_continues(self, kit: Kit) -> None:
@@ -399,7 +554,7 @@ class TransportConformanceTests:
         secret = "sk-conformance-SECRET-0123456789"
         caplog.set_level(logging.DEBUG)
         transport, recorder = kit.make()
-        with pytest.raises(Exception) as info:  # the emulator accepts only the test key
+        with pytest.raises(AuthenticationError) as info:  # the emulator takes only the test key
             await asyncio.wait_for(transport.connect(**kit.connect_kwargs(api_key=secret)), 10)
         texts = [str(info.value), repr(info.value), caplog.text]
         texts += [e.message for e in recorder.payloads("error")]

@@ -26,5 +26,6 @@ class SessionOptions:
     chunk_ms: int = 100  # audio per output_audio.delta
     text_delta_ms: float = 25.0  # spacing of text deltas when pace="realtime"
     response_latency_ms: float = 0.0  # pause between response.created and the first output
+    response_done_delay_ms: float = 0.0  # pause between the last output and response.done
     rate_limits: bool = True  # send rate_limits.updated after response.created
     error_mid_response: int | None = None  # fault: fail the K-th response after its first delta

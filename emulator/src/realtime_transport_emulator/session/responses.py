@@ -209,6 +209,8 @@ class Responder:
     async def _run(self, response: Response, reply: Reply, user_text: str) -> None:
         try:
             call_ids = await ResponseStream(self.session, response).run(reply, user_text)
+            if self.session.options.response_done_delay_ms > 0:
+                await response.sleep(self.session.options.response_done_delay_ms / 1000)
             await self._finish(response, reply, call_ids)
         except SinkClosed:
             self._forget(response)

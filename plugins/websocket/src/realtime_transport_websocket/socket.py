@@ -134,6 +134,12 @@ class RealtimeSocket(ABC):
     def buffered_amount(self) -> int:
         """Bytes accepted by ``send_text`` but not yet written to the network."""
 
+    async def drain(self) -> None:
+        """Return once what ``send_text`` accepted was handed to the network (or failed, which
+        is reported through the close callback). The default yields to the loop once, which
+        lets a loss the loop already knows about be reported."""
+        await asyncio.sleep(0)
+
     @abstractmethod
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Closing handshake, bounded by the socket's close timeout; then release everything."""
@@ -595,6 +601,7 @@ class AdaptedWebSocket(RealtimeSocket):
         self._wakeup = asyncio.Event()
         self._closing = False
         self._reported = False
+        self._sending = False
         self._writer = asyncio.ensure_future(self._write())
         self._reader: asyncio.Future[None] | None = None
 
@@ -623,6 +630,7 @@ class AdaptedWebSocket(RealtimeSocket):
             self._wakeup.clear()
             while self._queue:
                 chunk = self._queue.popleft()
+                self._sending = True
                 try:
                     result = send(chunk.decode())
                     if inspect.isawaitable(result):
@@ -630,6 +638,13 @@ class AdaptedWebSocket(RealtimeSocket):
                 except Exception as exc:
                     self._report(None, "send failed", exc)
                     return
+                finally:
+                    self._sending = False
+
+    async def drain(self) -> None:
+        await asyncio.sleep(0)
+        while (self._queue or self._sending) and not self._writer.done():
+            await asyncio.sleep(0.002)  # bounded by the caller's timeout
 
     async def _read(self) -> None:
         exc: BaseException | None = None
@@ -668,6 +683,7 @@ class AdaptedWebSocket(RealtimeSocket):
                 break
             await asyncio.sleep(0.005)
         self._writer.cancel()
+        failure: Exception | None = None
         try:
             result = (
                 self._socket.close(code, reason)
@@ -677,11 +693,13 @@ class AdaptedWebSocket(RealtimeSocket):
             if inspect.isawaitable(result):
                 await asyncio.wait_for(result, self._close_timeout)
         except Exception as exc:
-            logger.debug("closing the adapted socket failed: %s", exc)
+            failure = exc  # raised once our tasks are gone; the transport reports it
         tasks = [t for t in (self._reader, self._writer) if t is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if failure is not None:
+            raise failure
 
     def abort(self) -> None:
         self._closing = True

@@ -18,6 +18,7 @@ from realtime_transport.errors import (
     TransportConnectionError,
     UserError,
     redact,
+    redacted_cause,
 )
 from realtime_transport.events import AudioEvent, AudioInterruptedEvent, ErrorEvent
 from realtime_transport.openai import OpenAIRealtimeBase, PlaybackTracker
@@ -68,11 +69,11 @@ class OpenAIRealtimeWebSocket(OpenAIRealtimeBase):
         "_playback",
         "_proxy",
         "_secret",
+        "_setup_failure",
         "_skip_open",
         "_socket",
         "_ssl",
         "_url",
-        "dropped_audio_chunks",
     )
 
     capabilities = TransportCapabilities(
@@ -131,7 +132,7 @@ class OpenAIRealtimeWebSocket(OpenAIRealtimeBase):
         self._connection_token: object | None = None
         self._playback = PlaybackTracker()
         self._audio_done_item: str | None = None
-        self.dropped_audio_chunks = 0
+        self._setup_failure: tuple[int | None, str, BaseException | None] | None = None
         self._backpressure_reported = False
 
     # -- connection --------------------------------------------------------------------------
@@ -149,6 +150,13 @@ class OpenAIRealtimeWebSocket(OpenAIRealtimeBase):
         call_id: str | None = None,
         initial_session_config: SessionConfigLike | None = None,
     ) -> None:
+        """Open the socket and send the initial ``session.update``.
+
+        Raises a :class:`TransportConnectionError` (or a subclass) whenever the transport is
+        not connected when it would return: ``close()`` called meanwhile (also from a
+        ``connected`` listener), or the socket lost while the initial update was written.
+        The error chains the original exception (``__cause__``) with any secret redacted.
+        """
         if self._attempt is not None or self._status != "disconnected":
             raise UserError(
                 "this transport is already connected or connecting; close() it first or use "
@@ -158,54 +166,109 @@ class OpenAIRealtimeWebSocket(OpenAIRealtimeBase):
             raise UserError("pass model or call_id, not both: an attached call keeps its model")
         attempt = object()
         self._attempt = attempt
+        self._setup_failure = None
         snapshot = (self.current_model, self._url)
         try:
-            self.current_model = model or self.current_model
-            key = await resolve_api_key(api_key if api_key is not None else self._api_key)
-            key = key or os.environ.get("OPENAI_API_KEY")
-            if not key:
-                raise UserError(
-                    "no API key: pass api_key=... (a string or a callable returning one) or set "
-                    "OPENAI_API_KEY. Run `realtime-transport emulator` to work without one."
-                )
-            self._secret = key
-            self._check_attempt(attempt)
-            if url:
-                self._url = url
-            target = _endpoint(self._url or DEFAULT_URL, self.current_model, call_id)
-            self._initial_config = config_as_dict(initial_session_config)
-            self._set_status("connecting")
-            socket = await self._open(target, key)
-            if self._attempt is not attempt:
-                await socket.close()
-                raise TransportConnectionError(
-                    "the transport was closed before the connection was ready"
-                )
-            self._socket = socket
-            self._opening = None
-            self._set_status("connected")
-            self._check_attempt(attempt)
-            self.update_session_config(self._initial_config)
-            socket.start()
-        except BaseException as exc:
+            await self._connect_attempt(
+                attempt, api_key, model, url, call_id, initial_session_config
+            )
+            return
+        except asyncio.CancelledError:
             await self._abandon(attempt, snapshot)
-            if isinstance(exc, asyncio.CancelledError):
-                raise
-            if isinstance(exc, asyncio.TimeoutError):
-                raise ConnectTimeoutError(
-                    f"the WebSocket did not open within {self._open_timeout:g} s; check the URL "
-                    "and the network, or raise open_timeout"
-                ) from None
-            if isinstance(exc, RealtimeTransportError):
-                clean = type(exc)(redact(str(exc), self._secret))
-                clean.__dict__.update(exc.__dict__)  # typed details (e.g. an HTTP status) stay
-                raise clean from None
-            raise TransportConnectionError(
-                f"connecting failed: {type(exc).__name__}: {redact(str(exc), self._secret)}"
-            ) from None
+            raise
+        except Exception as exc:
+            await self._abandon(attempt, snapshot)
+            error, cause = self._connect_error(exc)
+        except BaseException:
+            await self._abandon(attempt, snapshot)
+            raise
         finally:
             if self._attempt is attempt:
                 self._attempt = None
+        # Raised outside the except block so the unredacted original is not __context__ either.
+        if error is cause:
+            raise error
+        raise error from cause
+
+    async def _connect_attempt(
+        self,
+        attempt: object,
+        api_key: ApiKey | None,
+        model: str | None,
+        url: str | None,
+        call_id: str | None,
+        initial_session_config: SessionConfigLike | None,
+    ) -> None:
+        self.current_model = model or self.current_model
+        key = await resolve_api_key(api_key if api_key is not None else self._api_key)
+        key = key or os.environ.get("OPENAI_API_KEY")
+        if not key:
+            raise UserError(
+                "no API key: pass api_key=... (a string or a callable returning one) or set "
+                "OPENAI_API_KEY. Run `realtime-transport emulator` to work without one."
+            )
+        self._secret = key
+        self._check_attempt(attempt)
+        if url:
+            self._url = url
+        target = _endpoint(self._url or DEFAULT_URL, self.current_model, call_id)
+        self._initial_config = config_as_dict(initial_session_config)
+        self._set_status("connecting")
+        socket = await self._open(target, key)
+        if self._attempt is not attempt:
+            await socket.close()
+            raise TransportConnectionError(
+                "the transport was closed before the connection was ready"
+            )
+        self._socket = socket
+        self._opening = None
+        self._set_status("connected")
+        self._check_attempt(attempt)
+        self._send_initial_session_update()
+        socket.start()
+        # Let the initial update reach the network (and listeners of 'connected' run), then
+        # make sure the connection is still there before reporting success.
+        await asyncio.wait_for(socket.drain(), self._open_timeout)
+        self._check_attempt(attempt)
+        failure = self._setup_failure
+        if failure is not None or self._socket is not socket:
+            code, reason, exc = failure or (None, "", None)
+            detail = f"code {code}" if code is not None else "no close code"
+            if reason:
+                detail += f", {reason}"
+            if exc is not None:
+                detail += f", {type(exc).__name__}: {exc}"
+            error = TransportConnectionError(
+                f"the connection was lost while the session was being set up ({detail}); "
+                "call connect() again"
+            )
+            raise error from exc
+
+    def _connect_error(self, exc: Exception) -> tuple[Exception, BaseException]:
+        """The typed, redacted error ``connect()`` raises for ``exc``, and the cause to chain."""
+        secret = self._secret
+        if isinstance(exc, asyncio.TimeoutError) and not isinstance(exc, RealtimeTransportError):
+            return (
+                ConnectTimeoutError(
+                    f"the WebSocket did not open within {self._open_timeout:g} s; check the URL "
+                    "and the network, or raise open_timeout"
+                ),
+                exc,
+            )
+        if isinstance(exc, RealtimeTransportError):
+            message = redact(str(exc), secret)
+            if message == str(exc):
+                return exc, exc
+            cause = exc.__cause__
+            redacted = type(exc)(message)
+            redacted.__dict__.update(exc.__dict__)  # typed details (e.g. an HTTP status) stay
+            return redacted, redacted_cause(cause, secret) if cause is not None else redacted
+        return (
+            TransportConnectionError(
+                f"connecting failed: {type(exc).__name__}: {redact(str(exc), secret)}"
+            ),
+            redacted_cause(exc, secret),
+        )
 
     def _check_attempt(self, attempt: object) -> None:
         if self._attempt is not attempt:
@@ -298,6 +361,9 @@ class OpenAIRealtimeWebSocket(OpenAIRealtimeBase):
             # connection is ignored.
             if self._socket is None or self._connection_token is not token:
                 return
+            if self._attempt is not None:  # lost during setup: connect() raises instead
+                self._setup_failure = (code, reason, exc)
+                return
             self._connection_lost(code, reason, exc)
 
         return closed
@@ -336,8 +402,11 @@ class OpenAIRealtimeWebSocket(OpenAIRealtimeBase):
         self._set_status("disconnected", redact(message, self._secret))
 
     async def _abandon(self, attempt: object, snapshot: tuple[str, str | None]) -> None:
-        if self._attempt is attempt:
-            self.current_model, self._url = snapshot
+        """Undo a failed attempt: its model and URL do not stick (also when ``close()`` ended
+        it), its socket is closed. A newer attempt started meanwhile is left alone."""
+        if self._attempt is not attempt and self._attempt is not None:
+            return
+        self.current_model, self._url = snapshot
         socket = self._socket or self._opening
         self._socket = None
         self._opening = None
@@ -346,18 +415,17 @@ class OpenAIRealtimeWebSocket(OpenAIRealtimeBase):
             try:
                 await socket.close()
             except Exception as exc:
-                self.emit(
-                    "error",
-                    ErrorEvent(
-                        message=f"cleanup after a failed connect raised {exc!r}",
-                        source="transport",
-                        error=exc,
-                    ),
-                )
+                self._report_close_failure(exc)
         if self._attempt is attempt or self._attempt is None:
             self._set_status("disconnected", "connect failed")
 
     async def close(self) -> None:
+        """Close the socket; async listeners still running are cancelled, ``events()`` ends.
+
+        A socket whose own close fails is reported as an ``error`` event (``close_failed``);
+        ``close()`` itself does not raise for it."""
+        self._mark_closed()
+        running = self._running_listener_tasks()
         self._attempt = None
         socket = self._socket or self._opening
         self._socket = None
@@ -366,7 +434,26 @@ class OpenAIRealtimeWebSocket(OpenAIRealtimeBase):
         if self._status != "disconnected":
             self._set_status("disconnected", "closed by the client")
         if socket is not None:
-            await socket.close()
+            try:
+                await socket.close()
+            except Exception as exc:
+                self._report_close_failure(exc)
+        await self._cancel_listener_tasks(running)
+
+    def _report_close_failure(self, exc: Exception) -> None:
+        self.emit(
+            "error",
+            ErrorEvent(
+                message=redact(
+                    f"closing the socket failed: {type(exc).__name__}: {exc}; the connection "
+                    "was dropped",
+                    self._secret,
+                ),
+                source="transport",
+                code="close_failed",
+                error=redacted_cause(exc, self._secret),
+            ),
+        )
 
     def _reset_connection_state(self) -> None:
         super()._reset_connection_state()
@@ -386,6 +473,8 @@ class OpenAIRealtimeWebSocket(OpenAIRealtimeBase):
         socket.send_text(data)
 
     def send_audio(self, data: bytes, *, commit: bool = False) -> None:
+        if not self._audio_may_go():
+            return
         socket = self._socket
         if socket is not None and socket.buffered_amount() > self._max_write_buffer:
             # The network cannot keep up: drop caller audio rather than grow memory.
