@@ -30,6 +30,14 @@ TICK_S = 0.020
 SERVER_CORE = 0
 CLIENT_CORE = 1
 
+# Every contender runs on both client event loops in one run; the ratios compare like with like.
+LOOPS = ("asyncio", "uvloop")
+LOOP_LABELS = {"asyncio": "default asyncio loop", "uvloop": "uvloop"}
+# The bench server always runs on the fastest loop it has (it is not what is measured), and a
+# trial in which it passes this share of its core fails: the client must be the limit.
+SERVER_LOOP = "uvloop"
+SERVER_CPU_LIMIT_PCT = 80.0
+
 # Contenders, in table order. "ours-session" needs realtime_transport.session.
 CONTENDERS = (
     "raw-websockets",
@@ -100,6 +108,7 @@ class BenchServer:
 
     def __init__(self) -> None:
         cmd = [*pin_prefix(SERVER_CORE), PYTHON, "-u", str(HERE / "server.py")]
+        cmd += ["--loop", SERVER_LOOP]
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=HERE
         )
@@ -140,8 +149,13 @@ def run_trial(
     window: float = 3.0,
     timeout: float | None = None,
     extra_args: Sequence[str] = (),
+    loop: str = "asyncio",
+    server_limit: float | None = SERVER_CPU_LIMIT_PCT,
 ) -> TrialResult:
-    """One trial: fresh server + fresh client interpreter; the client prints JSON lines."""
+    """One trial: fresh server + fresh client interpreter; the client prints JSON lines.
+
+    The trial fails when the bench server used more than ``server_limit`` % of its core during
+    the client's window: then the server, not the client under test, may have been the limit."""
     server = BenchServer()
     started = time.monotonic()
     cmd = [
@@ -161,6 +175,8 @@ def run_trial(
         str(warmup),
         "--window",
         str(window),
+        "--loop",
+        loop,
         *extra_args,
     ]
     limit = timeout if timeout is not None else 60 + sessions * 0.1 + warmup + window
@@ -197,6 +213,8 @@ def run_trial(
     if result.get("error"):
         error = str(result["error"])
     server_pct = 100 * (cpu1 - cpu0) / (t1 - t0) if t1 > t0 else float("nan")
+    if not error and server_limit is not None and server_pct > server_limit:
+        error = f"bench server at {server_pct:.0f} % CPU (limit {server_limit:.0f} %)"
     return TrialResult(
         client=result,
         server=stats,
@@ -278,6 +296,8 @@ def machine_info() -> dict[str, str]:
     for dist in (
         "websockets",
         "orjson",
+        "pybase64",
+        "uvloop",
         "openai",
         "openai-agents",
         "pydantic",
@@ -287,8 +307,10 @@ def machine_info() -> dict[str, str]:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
             versions[dist] = "not installed"
+    load = os.getloadavg()
     return {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "load": f"load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1/5/15 min) at start",
         "cpu": model,
         "cores": str(cores()),
         "python": platform.python_version(),

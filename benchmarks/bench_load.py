@@ -13,15 +13,22 @@ import argparse
 import json
 from typing import Any
 
-from _harness import CONTENDERS, available_contenders, log, run_trial
+from _harness import CONTENDERS, LOOPS, available_contenders, log, run_trial
 
 
 def load(
-    contender: str, *, sessions: int = 100, warmup: float = 2.0, window: float = 5.0
+    contender: str,
+    *,
+    sessions: int = 100,
+    warmup: float = 2.0,
+    window: float = 5.0,
+    loop: str = "asyncio",
 ) -> dict[str, Any]:
-    result = run_trial(contender, mode="paced", sessions=sessions, warmup=warmup, window=window)
+    result = run_trial(
+        contender, mode="paced", sessions=sessions, warmup=warmup, window=window, loop=loop
+    )
     if not result.ok:
-        return {"error": result.error}
+        return {"error": result.error, "server_cpu_pct": result.server_cpu_pct}
     c = result.client
     out = {
         k: c[k]
@@ -38,7 +45,7 @@ def load(
         )
     }
     out["server_cpu_pct"] = result.server_cpu_pct
-    log(f"  load {contender} n={sessions}: {out}")
+    log(f"  load {contender} on {loop} n={sessions}: {out}")
     return out
 
 
@@ -48,11 +55,14 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=100)
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--window", type=float, default=5.0)
+    parser.add_argument("--loop", default="asyncio", choices=LOOPS)
     args = parser.parse_args()
     found, missing = available_contenders(args.contenders)
     out: dict[str, Any] = dict(missing)
     for name in found:
-        out[name] = load(name, sessions=args.sessions, warmup=args.warmup, window=args.window)
+        out[name] = load(
+            name, sessions=args.sessions, warmup=args.warmup, window=args.window, loop=args.loop
+        )
     print(json.dumps(out, indent=2))
 
 

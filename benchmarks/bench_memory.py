@@ -13,7 +13,15 @@ import json
 import subprocess
 from typing import Any
 
-from _harness import CONTENDERS, PYTHON, available_contenders, import_rss, log, run_trial
+from _harness import (
+    CONTENDERS,
+    LOOPS,
+    PYTHON,
+    available_contenders,
+    import_rss,
+    log,
+    run_trial,
+)
 
 
 def bare_python_rss() -> float:
@@ -26,16 +34,18 @@ def bare_python_rss() -> float:
     return float(out.stdout.strip())
 
 
-def memory(contender: str, *, sizes: tuple[int, ...] = (100, 500)) -> dict[str, Any]:
+def memory(
+    contender: str, *, sizes: tuple[int, ...] = (100, 500), loop: str = "asyncio"
+) -> dict[str, Any]:
     out: dict[str, Any] = {"import_rss_mib": import_rss(contender)}
     for n in sizes:
-        result = run_trial(contender, mode="memory", sessions=n, warmup=0.5, window=0)
+        result = run_trial(contender, mode="memory", sessions=n, warmup=0.5, window=0, loop=loop)
         if result.ok:
             out[f"kib_per_session_{n}"] = result.client["kib_per_session"]
             out[f"rss_mib_{n}"] = result.client["rss_mib"]
         else:
             out[f"error_{n}"] = result.error
-    log(f"  memory {contender}: {out}")
+    log(f"  memory {contender} on {loop}: {out}")
     return out
 
 
@@ -43,11 +53,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("contenders", nargs="*", default=list(CONTENDERS))
     parser.add_argument("--sessions", type=int, nargs="+", default=[100, 500])
+    parser.add_argument("--loop", default="asyncio", choices=LOOPS)
     args = parser.parse_args()
     found, missing = available_contenders(args.contenders)
     out: dict[str, Any] = {"bare_python_rss_mib": bare_python_rss(), **missing}
     for name in found:
-        out[name] = memory(name, sizes=tuple(args.sessions))
+        out[name] = memory(name, sizes=tuple(args.sessions), loop=args.loop)
     print(json.dumps(out, indent=2))
 
 

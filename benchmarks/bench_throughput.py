@@ -14,12 +14,14 @@ import argparse
 import json
 from typing import Any
 
-from _harness import CONTENDERS, available_contenders, log, run_trial
+from _harness import CONTENDERS, LOOPS, available_contenders, log, run_trial
 
 
-def throughput(contender: str, *, warmup: float = 1.0, window: float = 3.0) -> dict[str, Any]:
-    down = run_trial(contender, mode="blast", warmup=warmup, window=window)
-    up = run_trial(contender, mode="upblast", warmup=warmup, window=window)
+def throughput(
+    contender: str, *, warmup: float = 1.0, window: float = 3.0, loop: str = "asyncio"
+) -> dict[str, Any]:
+    down = run_trial(contender, mode="blast", warmup=warmup, window=window, loop=loop)
+    up = run_trial(contender, mode="upblast", warmup=warmup, window=window, loop=loop)
     out: dict[str, Any] = {}
     if down.ok:
         out.update(
@@ -28,7 +30,7 @@ def throughput(contender: str, *, warmup: float = 1.0, window: float = 3.0) -> d
             server_cpu_pct_down=down.server_cpu_pct,
         )
     else:
-        out["error_down"] = down.error
+        out.update(error_down=down.error, server_cpu_pct_down=down.server_cpu_pct)
     if up.ok:
         out.update(
             chunks_per_s=up.client["chunks_per_s"],
@@ -38,8 +40,8 @@ def throughput(contender: str, *, warmup: float = 1.0, window: float = 3.0) -> d
             server_cpu_pct_up=up.server_cpu_pct,
         )
     else:
-        out["error_up"] = up.error
-    log(f"  throughput {contender}: {out}")
+        out.update(error_up=up.error, server_cpu_pct_up=up.server_cpu_pct)
+    log(f"  throughput {contender} on {loop}: {out}")
     return out
 
 
@@ -48,11 +50,12 @@ def main() -> None:
     parser.add_argument("contenders", nargs="*", default=list(CONTENDERS))
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--window", type=float, default=3.0)
+    parser.add_argument("--loop", default="asyncio", choices=LOOPS)
     args = parser.parse_args()
     found, missing = available_contenders(args.contenders)
     out: dict[str, Any] = dict(missing)
     for name in found:
-        out[name] = throughput(name, warmup=args.warmup, window=args.window)
+        out[name] = throughput(name, warmup=args.warmup, window=args.window, loop=args.loop)
     print(json.dumps(out, indent=2))
 
 

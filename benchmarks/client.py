@@ -14,6 +14,9 @@ Modes:
   memory   RSS per connected (idle) session
   smoke    all of the above, tiny and short, in this one interpreter (what CI runs)
 
+``--loop`` picks the client's event loop (``asyncio``, the default loop, or ``uvloop``); every
+contender runs unchanged on either.
+
 ``--url`` is the server's base (``ws://127.0.0.1:PORT``); the mode's path is added here, since
 the server picks a connection's behaviour from its path (``/paced``, ``/blast``, ``/idle``).
 """
@@ -29,7 +32,7 @@ import resource
 import struct
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 CHUNK = bytes(960)
@@ -535,6 +538,20 @@ MODES = {
 }
 
 
+LOOPS = ("asyncio", "uvloop")
+
+
+def run_on(loop: str, main: Coroutine[Any, Any, Any]) -> Any:
+    """``asyncio.run`` on the default loop or on uvloop (imported only when asked for)."""
+    factory: Callable[[], asyncio.AbstractEventLoop] = asyncio.new_event_loop
+    if loop == "uvloop":
+        import uvloop
+
+        factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(main)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contender", required=True)
@@ -544,6 +561,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--window", type=float, default=3.0)
     parser.add_argument("--profile", default="", help="write a cProfile of the run here")
+    parser.add_argument("--loop", default="asyncio", choices=LOOPS, help="the client's event loop")
     args = parser.parse_args()
     if args.mode == "probe":
         if args.contender == "ours-session" and not _session_landed():
@@ -565,10 +583,10 @@ def main() -> None:
             import cProfile
 
             profiler = cProfile.Profile()
-            result = profiler.runcall(asyncio.run, run())
+            result = profiler.runcall(run_on, args.loop, run())
             profiler.dump_stats(args.profile)
         else:
-            result = asyncio.run(run())
+            result = run_on(args.loop, run())
     except Exception as exc:
         emit(event="result", error=f"{type(exc).__name__}: {exc}")
         sys.exit(1)

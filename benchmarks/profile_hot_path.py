@@ -18,12 +18,20 @@ from pathlib import Path
 from _harness import run_trial
 
 
-def profile(contender: str, mode: str, *, top: int = 18, window: float = 3.0) -> str:
+def profile(
+    contender: str, mode: str, *, top: int = 18, window: float = 3.0, loop: str = "asyncio"
+) -> str:
     """Top functions by own time for one trial, as a text table."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "profile.out"
         result = run_trial(
-            contender, mode=mode, warmup=0.5, window=window, extra_args=["--profile", str(path)]
+            contender,
+            mode=mode,
+            warmup=0.5,
+            window=window,
+            loop=loop,
+            extra_args=["--profile", str(path)],
+            server_limit=None,
         )
         if not result.ok:
             return f"({mode} trial failed: {result.error})"
@@ -44,11 +52,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("contender", nargs="?", default="ours-transport")
     parser.add_argument("--top", type=int, default=18)
+    parser.add_argument("--loop", nargs="+", default=["asyncio", "uvloop"])
+    parser.add_argument("--mode", nargs="+", default=["blast", "upblast"])
     args = parser.parse_args()
-    for mode, title in (("blast", "receiving deltas"), ("upblast", "sending chunks")):
-        print(f"== {args.contender}: {title} ({mode}) ==")
-        print(profile(args.contender, mode, top=args.top))
-        print()
+    titles = {"blast": "receiving deltas", "upblast": "sending chunks"}
+    for loop in args.loop:
+        for mode in args.mode:
+            print(f"== {args.contender} on {loop}: {titles[mode]} ({mode}) ==")
+            print(profile(args.contender, mode, top=args.top, loop=loop))
+            print()
 
 
 if __name__ == "__main__":
