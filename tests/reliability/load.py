@@ -1,0 +1,183 @@
+"""Loopback load: N concurrent sessions streaming audio both ways in real time for a fixed time,
+against the emulator in another process. Used by ``test_load.py`` (small N in CI) and runnable
+on its own for the documented long run::
+
+    python tests/reliability/load.py --sessions 300 --seconds 30 [--transport websocket]
+
+Each session connects, asks for a long spoken reply (the emulator streams it in real time as
+20 ms deltas) and sends 20 ms of caller audio (silence, so the server's VAD stays quiet) every
+20 ms. Delivery lateness of a delta is its arrival time minus when it was due: the session's
+first delta plus the audio received before it, so a client that falls behind shows up as
+growing lateness. Sending lateness is how late each 20 ms send tick ran.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+CHUNK_MS = 20
+PCM_BYTES_PER_MS = 48
+
+
+@dataclass
+class SessionResult:
+    lateness_ms: list[float] = field(default_factory=list)
+    send_lateness_ms: list[float] = field(default_factory=list)
+    received_ms: float = 0.0
+    sent_chunks: int = 0
+    error: str | None = None
+
+
+@contextmanager
+def emulator_process(seconds: float) -> Iterator[str]:
+    """The emulator in its own process (real-time pace, 20 ms deltas); yields its WebSocket URL."""
+    script = {"rules": [{"reply": {"text": "a long answer", "audio_ms": (seconds + 5) * 1000}}]}
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(script, handle)
+    command = [
+        sys.executable, "-c", "from realtime_transport_emulator.cli import main; main()",
+        "--port", "0", "--pace", "realtime", "--chunk-ms", str(CHUNK_MS),
+        "--script", handle.name, "--log-level", "WARNING",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        deadline = time.monotonic() + 20
+        for line in process.stdout:
+            match = re.search(r"WebSocket : (ws://\S+?)\?", line)
+            if match:
+                yield match.group(1)
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError("the emulator did not start within 20 s")
+        else:
+            raise RuntimeError(f"the emulator exited with {process.wait()}")
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        os.unlink(handle.name)
+
+
+async def one_session(url: str, transport_name: str, seconds: float) -> SessionResult:
+    from realtime_transport import get_transport
+
+    result = SessionResult()
+    transport = get_transport(transport_name)
+    loop = asyncio.get_running_loop()
+    first: list[float] = []
+
+    def on_audio(event: Any) -> None:
+        now = loop.time()
+        if not first:
+            first.append(now)
+        due = first[0] + result.received_ms / 1000
+        result.lateness_ms.append(max(0.0, (now - due) * 1000))
+        result.received_ms += len(event.data) / PCM_BYTES_PER_MS
+
+    transport.on("audio", on_audio)
+    transport.on(
+        "error",
+        lambda event: (
+            setattr(result, "error", result.error or event.message)
+            if event.source == "transport"
+            else None
+        ),
+    )
+    try:
+        await asyncio.wait_for(transport.connect(url=url, api_key="sk-load"), 30)
+        transport.send_message("talk to me")
+        chunk = bytes(CHUNK_MS * PCM_BYTES_PER_MS)
+        start = loop.time()
+        ticks = int(seconds * 1000 / CHUNK_MS)
+        for tick in range(ticks):
+            due = start + tick * CHUNK_MS / 1000
+            delay = due - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            result.send_lateness_ms.append(max(0.0, (loop.time() - due) * 1000))
+            transport.send_audio(chunk)
+            result.sent_chunks += 1
+        if transport.status != "connected":
+            result.error = result.error or f"disconnected ({transport.status})"
+    except Exception as exc:
+        result.error = f"{type(exc).__name__}: {exc}"
+    finally:
+        await transport.close()
+    return result
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
+
+
+async def run_load(url: str, *, sessions: int, seconds: float, transport: str) -> dict[str, Any]:
+    started = time.monotonic()
+    cpu = time.process_time()
+    tasks = []
+    for _ in range(sessions):  # stagger connects a little, as real calls arrive
+        tasks.append(asyncio.ensure_future(one_session(url, transport, seconds)))
+        await asyncio.sleep(0.002)
+    results = await asyncio.gather(*tasks)
+    lateness = [value for r in results for value in r.lateness_ms]
+    sending = [value for r in results for value in r.send_lateness_ms]
+    expected_ms = seconds * 1000
+    return {
+        "transport": transport,
+        "sessions": sessions,
+        "seconds": seconds,
+        "failed": [r.error for r in results if r.error],
+        "p50_lateness_ms": round(percentile(lateness, 50), 2),
+        "p99_lateness_ms": round(percentile(lateness, 99), 2),
+        "max_lateness_ms": round(max(lateness, default=float("nan")), 2),
+        "p99_send_lateness_ms": round(percentile(sending, 99), 2),
+        "min_received_share": round(
+            min((r.received_ms for r in results), default=0) / expected_ms, 3
+        ),
+        "median_received_share": round(
+            statistics.median(r.received_ms for r in results) / expected_ms, 3
+        ),
+        "client_cpu_pct": round(
+            100 * (time.process_time() - cpu) / (time.monotonic() - started), 1
+        ),
+        "wall_s": round(time.monotonic() - started, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=300)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--transport", default="websocket")
+    parser.add_argument("--loop", default="auto", choices=("auto", "asyncio", "uvloop"))
+    args = parser.parse_args()
+    from realtime_transport.loops import run
+
+    with emulator_process(args.seconds) as url:
+        report = run(
+            run_load(url, sessions=args.sessions, seconds=args.seconds, transport=args.transport),
+            loop=args.loop,
+        )
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
