@@ -166,3 +166,13 @@ def test_every_byte_boundary_of_a_large_frame(size: int) -> None:
     stream = _frame_bytes(1, b"x" * size, True, 0, "7")
     for cut in (1, 2, 3, 4, 9, 10, 11, len(stream) - 1):
         assert asyncio.run(_ours(stream, [cut])) == _reference(stream)
+
+
+def test_found_by_fuzzing() -> None:
+    """Streams hypothesis found that raised out of ``data_received`` before the fixes."""
+    for stream in (
+        _frame_bytes(9, bytes(126), True, 0, "16"),  # a ping over 125 bytes (invalid control)
+        b"\x01\x01\x80\x80\x00",  # fragmented text that is not UTF-8
+        b"\x81\x02\xc3\x28",  # a whole text frame that is not UTF-8
+    ):
+        assert asyncio.run(_ours(stream, [])) == _reference(stream)

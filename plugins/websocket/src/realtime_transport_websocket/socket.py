@@ -385,10 +385,9 @@ class FastWebSocket(asyncio.Protocol, RealtimeSocket):
             opcode = event.opcode
             if opcode is Opcode.TEXT or opcode is Opcode.BINARY:
                 if event.fin:
-                    payload = event.data
-                    self._deliver(
-                        payload.decode() if opcode is Opcode.TEXT else bytes(payload)  # type: ignore[union-attr]
-                    )
+                    # bytes, as on the fast path: invalid UTF-8 becomes a parse error event
+                    # downstream instead of an exception out of the protocol callback
+                    self._deliver(bytes(event.data))
                 else:
                     self._fragment_opcode = opcode
                     self._fragments = [bytes(event.data)]
@@ -396,9 +395,8 @@ class FastWebSocket(asyncio.Protocol, RealtimeSocket):
                 self._fragments.append(bytes(event.data))
                 if event.fin:
                     joined = b"".join(self._fragments)
-                    text = self._fragment_opcode is Opcode.TEXT
                     self._fragments, self._fragment_opcode = [], None
-                    self._deliver(joined.decode() if text else joined)
+                    self._deliver(joined)
             elif opcode is Opcode.PONG:
                 if self._pong_deadline is not None:
                     self._pong_deadline.cancel()
