@@ -1,9 +1,10 @@
 """The session's local copy of the conversation, kept from the transport's item events.
 
-Items are copied on the way in (audio bytes dropped unless asked for), inserted after their
-``previous_item_id``, updated in place by id (keeping transcripts and tool outputs that a later,
-thinner echo of the item lacks), and every change is announced with ``history_added`` /
-``history_updated``.
+Items are copied on the way in (audio bytes dropped unless asked for; when asked for, the
+assistant's audio is assembled from the transport's ``audio`` events, see ``history_audio``),
+inserted after their ``previous_item_id``, updated in place by id (keeping transcripts and tool
+outputs that a later, thinner echo of the item lacks), and every change is announced with
+``history_added`` / ``history_updated``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..events import (
+    AudioDoneEvent,
+    AudioEvent,
     ItemDeletedEvent,
     RealtimeItem,
     RealtimeMcpApprovalRequestItem,
@@ -22,6 +25,7 @@ from ..events import (
 )
 from ..log_privacy import describe_error
 from ..session_events import HistoryAddedEvent, HistoryUpdatedEvent
+from .history_audio import DEFAULT_MAX_BYTES, AssistantAudio
 from .runtime import SessionRuntime
 
 __all__ = ["TRANSCRIPTION_COMPLETED", "SessionHistory"]
@@ -33,12 +37,21 @@ TRANSCRIPTION_COMPLETED = "conversation.item.input_audio_transcription.completed
 class SessionHistory:
     """The local history list (shared with ``context.history``) and its item listeners."""
 
-    __slots__ = ("_emit", "_items", "_runtime", "_store_audio")
+    __slots__ = ("_emit", "_items", "_runtime", "_store_audio", "assistant_audio")
 
-    def __init__(self, runtime: SessionRuntime, *, store_audio: bool) -> None:
+    def __init__(
+        self,
+        runtime: SessionRuntime,
+        *,
+        store_audio: bool,
+        max_audio_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> None:
         self._runtime = runtime
         self._emit = runtime.emit
         self._store_audio = store_audio
+        self.assistant_audio = (
+            AssistantAudio(max_audio_bytes, self._drop_assistant_audio) if store_audio else None
+        )
         self._items: list[RealtimeItem] = []
         runtime.context.history = self._items
 
@@ -54,7 +67,50 @@ class SessionHistory:
         """
         self._items = []
         self._runtime.context.history = self._items
+        if self.assistant_audio is not None:
+            self.assistant_audio.clear()
         self._emit("history_updated", HistoryUpdatedEvent([]))
+
+    def on_audio(self, event: AudioEvent) -> None:
+        """Collect a chunk of the assistant's audio (only listened to with store_audio)."""
+        if self.assistant_audio is not None:
+            self.assistant_audio.add(event.item_id, event.content_index, event.data)
+
+    def on_audio_done(self, event: AudioDoneEvent) -> None:
+        """The assistant's audio part is complete: put it into the history item."""
+        audio = self.assistant_audio
+        index = _index_of(self._items, event.item_id)
+        if audio is None or index is None:
+            return
+        item = self._items[index]
+        if not isinstance(item, RealtimeMessageItem) or not audio.has(item.item_id):
+            return
+        self._items[index] = self._with_assistant_audio(item)
+        self._emit("history_updated", HistoryUpdatedEvent(list(self._items)))
+
+    def _drop_assistant_audio(self, item_id: str, content_index: int) -> None:
+        """The bound gave up this part's audio: take it out of the history item as well."""
+        index = _index_of(self._items, item_id)
+        if index is None:
+            return
+        item = self._items[index]
+        if not isinstance(item, RealtimeMessageItem) or content_index >= len(item.content):
+            return
+        if item.content[content_index].get("audio") is None:
+            return
+        content = [dict(part) for part in item.content]
+        content[content_index]["audio"] = None
+        self._items[index] = dataclasses.replace(item, content=content)
+        self._emit("history_updated", HistoryUpdatedEvent(list(self._items)))
+
+    def _with_assistant_audio(self, item: RealtimeMessageItem) -> RealtimeMessageItem:
+        audio = self.assistant_audio
+        assert audio is not None
+        content = [dict(part) for part in item.content]
+        for index, part in enumerate(content):
+            if part.get("type") == "output_audio" and not part.get("audio"):
+                part["audio"] = audio.base64(item.item_id, index)
+        return dataclasses.replace(item, content=content)
 
     def on_item_update(self, item: RealtimeItem) -> None:
         try:
@@ -101,7 +157,14 @@ class SessionHistory:
             status = item.status
             if item.role != "system" and not status:
                 status = "completed"
-            return dataclasses.replace(item, content=content, status=status)
+            copied = dataclasses.replace(item, content=content, status=status)
+            if (
+                self.assistant_audio is not None
+                and item.role == "assistant"
+                and self.assistant_audio.has(item.item_id)
+            ):
+                return self._with_assistant_audio(copied)
+            return copied
         if isinstance(item, RealtimeMcpApprovalRequestItem):
             return dataclasses.replace(item, arguments=copy.deepcopy(item.arguments))
         return dataclasses.replace(item)
@@ -111,6 +174,8 @@ class SessionHistory:
         if index is None:
             return
         del self._items[index]
+        if self.assistant_audio is not None:
+            self.assistant_audio.forget(event.item_id)
         self._emit("history_updated", HistoryUpdatedEvent(list(self._items)))
 
     def on_transcription_completed(self, event: Any) -> None:

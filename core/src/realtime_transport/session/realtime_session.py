@@ -21,6 +21,7 @@ from ..session_events import McpApprovalItem, ToolApprovalItem
 from .agent_switch import AgentSwitcher
 from .approvals import ToolApprovals, ToolErrorFormatter
 from .history import TRANSCRIPTION_COMPLETED, SessionHistory
+from .history_audio import DEFAULT_MAX_BYTES
 from .hosted_mcp import HostedMcp
 from .local_mcp import LocalMcp
 from .output_guardrails import OutputGuardrailRunner
@@ -68,6 +69,7 @@ class RealtimeSession(SessionEmitter):
         output_guardrails: Sequence[OutputGuardrail] = (),
         guardrail_debounce_text_length: int = 100,
         history_store_audio: bool = False,
+        history_audio_max_bytes: int = DEFAULT_MAX_BYTES,
         tracing_disabled: bool = False,
         workflow_name: str | None = None,
         group_id: str | None = None,
@@ -131,7 +133,15 @@ class RealtimeSession(SessionEmitter):
             self._agents,
             ToolGuardrails(self._runtime, pre_approval=pre_approval_input_guardrails),
         )
-        self._history = SessionHistory(self._runtime, store_audio=history_store_audio)
+        if (
+            not isinstance(history_audio_max_bytes, int)
+            or isinstance(history_audio_max_bytes, bool)
+            or history_audio_max_bytes < 0
+        ):
+            raise UserError("history_audio_max_bytes must be a number of bytes (0 or more)")
+        self._history = SessionHistory(
+            self._runtime, store_audio=history_store_audio, max_audio_bytes=history_audio_max_bytes
+        )
         self._listeners_attached = False
 
     # -- public properties ---------------------------------------------------------------------
@@ -383,6 +393,9 @@ class RealtimeSession(SessionEmitter):
         t.on("mcp_tools_listed", self._mcp.on_tools_listed)
         t.on("dtmf", self._on_dtmf)
         t.on(TRANSCRIPTION_COMPLETED, self._history.on_transcription_completed)
+        if self._history.assistant_audio is not None:  # history_store_audio=True
+            t.on("audio", self._history.on_audio)
+            t.on("audio_done", self._history.on_audio_done)
         self._sync_raw_listener()
 
     def _on_transport_error(self, event: Any) -> None:
