@@ -38,8 +38,9 @@ async def test_close_after_n_events_from_the_url(emulator: Emulator) -> None:
         "rate_limits.updated",
     ]
     received = [json.loads(f)["type"] for f in frames]
-    # websockets < 14 clients drop messages still queued when the close frame arrives
-    assert received == expected[: len(received)] and len(received) >= 3
+    # websockets < 14 clients drop messages still queued when the close frame arrives (how many
+    # depends on the loop), so the client sees a prefix; the server's record below is exact
+    assert received and received == expected[: len(received)]
     assert emulator.connections[0].server_types() == expected
     assert client.ws.protocol.close_code == 1011
     record = emulator.connections[0]

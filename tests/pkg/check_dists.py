@@ -29,6 +29,18 @@ DISTRIBUTIONS = {
 }
 
 
+def template_files() -> set[str]:
+    """Wheel paths of every file of the plugin template (its one home: core's package)."""
+    root = ROOT / "core" / "src"
+    found = {
+        path.relative_to(root).as_posix()
+        for path in (root / "realtime_transport" / "plugin_template").rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+    assert len(found) >= 9, f"the plugin template looks empty: {sorted(found)}"
+    return found
+
+
 def entry_points(wheel: zipfile.ZipFile) -> dict[str, set[str]]:
     name = next(n for n in wheel.namelist() if n.endswith(".dist-info/entry_points.txt"))
     parser = configparser.ConfigParser()
@@ -54,9 +66,9 @@ def check(folder: str, package: str, expected: dict[str, set[str]], out: Path) -
             if missing:
                 problems.append(f"{folder}: entry points missing in [{group}]: {sorted(missing)}")
         if package == "realtime_transport":
-            templates = [n for n in names if n.startswith(f"{package}/plugin_template/")]
-            if len(templates) < 5:
-                problems.append(f"{folder}: the plugin template is not in the wheel")
+            missing = sorted(template_files() - names)
+            if missing:
+                problems.append(f"{folder}: template files missing from the wheel: {missing}")
     return problems
 
 
