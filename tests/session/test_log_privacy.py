@@ -144,3 +144,15 @@ def test_policy_from_options_and_environment(monkeypatch: pytest.MonkeyPatch) ->
 def test_options_must_be_bools(option: str) -> None:
     with pytest.raises(UserError, match=option):
         RealtimeSession(RealtimeAgent("a"), **{option: "no"})
+
+
+def test_a_transport_instance_keeps_its_own_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from realtime_transport import get_transport
+
+    monkeypatch.delenv(DONT_LOG_MODEL_DATA_ENV, raising=False)
+    transport = get_transport("websocket")
+    transport.log_policy = LogDataPolicy(model_data=False, tool_data=False)
+    RealtimeSession(RealtimeAgent("a"), transport=transport)
+    assert transport.log_policy == LogDataPolicy(False, False)
+    RealtimeSession(RealtimeAgent("a"), transport=transport, log_tool_data=True)
+    assert transport.log_policy == LogDataPolicy(True, True)  # explicit options win

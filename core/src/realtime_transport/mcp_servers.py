@@ -75,7 +75,6 @@ class McpServer:
         self.use_structured_content = use_structured_content
         self._name = name
         self._tools: list[FunctionTool] | None = None
-        self._listing: asyncio.Future[list[FunctionTool]] | None = None
         self._listeners: list[Callable[[], None]] = []
         self.follows_changes = _hook_notifications(session, self._on_list_changed)
 

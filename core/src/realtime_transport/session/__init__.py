@@ -26,6 +26,9 @@ One concern per module (import the public names from here or from ``realtime_tra
 - ``session_config``: the config each ``session.update`` sends.
 - ``output_guardrails``: debounced output guardrails and what a trip does.
 - ``hosted_mcp``: hosted MCP approvals, completed calls and the available MCP tools.
+- ``local_mcp``: following the tool lists of the current agent's local MCP servers.
+- ``tool_guardrails``: tools' input/output guardrails and what their verdicts do.
+- ``history_audio``: the assistant's audio for the history (``history_store_audio``), bounded.
 """
 
 from __future__ import annotations

@@ -52,9 +52,16 @@ class RealtimeSession(SessionEmitter):
     ``agent_end``, ``agent_handoff``, ``agent_tool_start``, ``agent_tool_end``,
     ``transport_event`` (raw server events; opt-in for ``async for``), ``audio_start``,
     ``audio_stopped``, ``audio``, ``audio_interrupted``, ``guardrail_tripped``,
-    ``history_updated``, ``history_added``, ``error``, ``tool_approval_requested``,
-    ``mcp_tool_call_completed``, ``mcp_tools_changed``, ``dtmf`` (a telephony keypress),
-    ``connected``, ``disconnected``.
+    ``tool_guardrail_tripped``, ``history_updated``, ``history_added``, ``error``,
+    ``tool_approval_requested``, ``mcp_tool_call_completed``, ``mcp_tools_changed``, ``dtmf``
+    (a telephony keypress), ``connected``, ``disconnected``.
+
+    ``pre_approval_input_guardrails`` also runs tools' input guardrails before asking for
+    approval. ``log_model_data``/``log_tool_data=False`` keep transcripts, frames, tool arguments
+    and exception text out of logs and error messages (``None``: the
+    ``REALTIME_TRANSPORT_DONT_LOG_*`` environment variables decide). ``history_store_audio``
+    keeps the caller's and the assistant's audio in the history, at most
+    ``history_audio_max_bytes`` of assistant audio (oldest dropped first).
     """
 
     def __init__(
@@ -125,8 +132,11 @@ class RealtimeSession(SessionEmitter):
             on_tools_changed=self._tools_changed,
         )
         self._local_mcp = LocalMcp(self._runtime, self._agents)
-        self._runtime.log_policy = log_data_policy(log_model_data, log_tool_data)
-        self._transport.log_policy = self._runtime.log_policy
+        if log_model_data is None and log_tool_data is None and transport is self._transport:
+            self._runtime.log_policy = self._transport.log_policy  # the instance's own setting
+        else:
+            self._runtime.log_policy = log_data_policy(log_model_data, log_tool_data)
+            self._transport.log_policy = self._runtime.log_policy
         self._tool_calls = ToolCalls(
             self._runtime,
             ToolApprovals(self._runtime, tool_error_formatter),
