@@ -27,7 +27,7 @@ DONT_LOG_TOOL_DATA_ENV = "REALTIME_TRANSPORT_DONT_LOG_TOOL_DATA"
 _TRUE = frozenset({"1", "true", "yes", "on"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LogDataPolicy:
     """``model_data``/``tool_data``: True when that content may be logged (the default)."""
 
@@ -69,16 +69,17 @@ def _env_says_dont(name: str) -> bool:
 def log_data_policy(
     log_model_data: bool | None = None, log_tool_data: bool | None = None
 ) -> LogDataPolicy:
-    """The policy from explicit options, falling back to the environment variables."""
-    return LogDataPolicy(
-        model_data=(
-            log_model_data
-            if log_model_data is not None
-            else not _env_says_dont(DONT_LOG_MODEL_DATA_ENV)
-        ),
-        tool_data=(
-            log_tool_data
-            if log_tool_data is not None
-            else not _env_says_dont(DONT_LOG_TOOL_DATA_ENV)
-        ),
+    """The policy from explicit options, falling back to the environment variables (one shared
+    instance per combination, so sessions and transports pay nothing for it)."""
+    model = (
+        log_model_data
+        if log_model_data is not None
+        else not _env_says_dont(DONT_LOG_MODEL_DATA_ENV)
     )
+    tool = (
+        log_tool_data if log_tool_data is not None else not _env_says_dont(DONT_LOG_TOOL_DATA_ENV)
+    )
+    return _SHARED[bool(model), bool(tool)]
+
+
+_SHARED = {(m, t): LogDataPolicy(m, t) for m in (True, False) for t in (True, False)}
