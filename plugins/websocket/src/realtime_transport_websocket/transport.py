@@ -7,7 +7,7 @@ import inspect
 import logging
 import os
 import ssl as ssl_module
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -62,6 +62,7 @@ class OpenAIRealtimeWebSocket(OpenAIRealtimeBase):
         "_extra_headers",
         "_max_size",
         "_max_write_buffer",
+        "_open_task",
         "_open_timeout",
         "_opening",
         "_ping_interval",
@@ -127,6 +128,7 @@ class OpenAIRealtimeWebSocket(OpenAIRealtimeBase):
         self._max_write_buffer = max_write_buffer
         self._socket: RealtimeSocket | None = None
         self._opening: RealtimeSocket | None = None
+        self._open_task: asyncio.Future[RealtimeSocket] | None = None
         self._attempt: object | None = None
         self._secret: str | None = None
         self._connection_token: object | None = None
@@ -284,9 +286,9 @@ class OpenAIRealtimeWebSocket(OpenAIRealtimeBase):
             **self._extra_headers,
         }
         if self._create_websocket is not None:
-            return await asyncio.wait_for(self._open_custom(url, headers), self._open_timeout)
+            return await self._opening_step(self._open_custom(url, headers))
         if self._proxy:
-            return await asyncio.wait_for(self._open_via_proxy(url, headers), self._open_timeout)
+            return await self._opening_step(self._open_via_proxy(url, headers))
 
         def register(socket: FastWebSocket) -> None:
             self._opening = socket
@@ -307,6 +309,27 @@ class OpenAIRealtimeWebSocket(OpenAIRealtimeBase):
             ),
             self._open_timeout,
         )
+
+    async def _opening_step(self, opening: Coroutine[Any, Any, RealtimeSocket]) -> RealtimeSocket:
+        """Run a hook or proxy open under ``open_timeout``, cancellable by :meth:`close`.
+
+        Before the hook returns there is no socket for ``close()`` to close, so ``close()``
+        cancels this step instead and ``connect()`` fails at once rather than at the timeout.
+        """
+        task = asyncio.ensure_future(asyncio.wait_for(opening, self._open_timeout))
+        self._open_task = task
+        try:
+            return await task
+        except asyncio.CancelledError:
+            if task.cancelled() and self._open_task is None:  # close() cancelled it
+                raise TransportConnectionError(
+                    "the transport was closed before the connection was ready"
+                ) from None
+            task.cancel()
+            raise
+        finally:
+            if self._open_task is task:
+                self._open_task = None
 
     async def _open_custom(self, url: str, headers: dict[str, str]) -> RealtimeSocket:
         assert self._create_websocket is not None
@@ -427,6 +450,9 @@ class OpenAIRealtimeWebSocket(OpenAIRealtimeBase):
         self._mark_closed()
         running = self._running_listener_tasks()
         self._attempt = None
+        opening, self._open_task = self._open_task, None
+        if opening is not None and not opening.done():
+            opening.cancel()  # a create_websocket hook or proxy still opening: stop it now
         socket = self._socket or self._opening
         self._socket = None
         self._opening = None
