@@ -154,6 +154,8 @@ async def test_tool_list_changes_are_followed(
         await eventually(lambda: len(sent_tool_lists(emulator)) >= 2)  # the notification's
         initial, updated = sent_tool_lists(emulator)
         assert "refund" not in initial and "refund" in updated
+        refresh = [e for e in client_events(emulator, "session.update") if "tools" in e["session"]]
+        assert "audio" not in refresh[-1]["session"]  # only the tools change (never the voice)
 
         session.send_message("refund it now")
         await until(session, "agent_end", ended_with("Refunded."), timeout=10)

@@ -88,12 +88,13 @@ class AgentSwitcher:
         runtime = self._runtime
         agent = runtime.agent
         tools = await prepare_agent_tools(agent, runtime.context)
-        config = await self.session_config(agent, tools)
         if not runtime.is_live(generation) or runtime.agent is not agent:
             return  # a reconnect or an agent switch sends its own tools
         runtime.tools = tools
-        runtime.transport.update_session_config(config)
-        self.last_config = config
+        definitions = tools.definitions()
+        # only the tools: the voice must not be re-sent once the model has spoken
+        runtime.transport.update_session_config({"tools": definitions})
+        self.last_config = {**self.last_config, "tools": definitions}
         self._on_tools_changed()
 
     async def run_handoff(
