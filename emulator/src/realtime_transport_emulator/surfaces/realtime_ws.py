@@ -219,7 +219,7 @@ class RealtimeSurface:
                 return
             await session.start()
             if media is not None:
-                media.attached(session, ws.abort)
+                media.attached(session, ws.transport.close)  # no close frame: a hang-up
             if plan.max_session_seconds:
                 timer = asyncio.get_running_loop().create_task(
                     self._expire(ws, session, plan.max_session_seconds)

@@ -397,32 +397,40 @@ class OpenAIRealtimeWebSocket(OpenAIRealtimeBase):
         self._socket = None
         self._opening = None
         self._reset_connection_state()
-        description = f"code {code}" if code is not None else "no close code"
-        if reason:
-            description += f", reason {reason!r}"
-        if exc is not None:
-            description += f", {type(exc).__name__}: {exc}"
-        normal = code in (1000, 1001) and exc is None
-        message = f"the server closed the connection ({description})"
-        if code == 1009:
-            description += (
-                f"; the server sent a message over max_size={self._max_size} bytes: raise "
-                "max_size (None for no limit)"
-            )
-        if not normal:
+        error, message = self._describe_loss(code, reason, exc)
+        if error is not None:
             self.emit(
                 "error",
                 ErrorEvent(
-                    message=redact(
-                        f"connection lost ({description}); call connect() again to reconnect",
-                        self._secret,
-                    ),
+                    message=redact(error, self._secret),
                     source="transport",
                     code="connection_lost",
                     error=exc,
                 ),
             )
         self._set_status("disconnected", redact(message, self._secret))
+
+    def _describe_loss(
+        self, code: int | None, reason: str, exc: BaseException | None
+    ) -> tuple[str | None, str]:
+        """The ``error`` message (None for a normal close) and the ``disconnected`` reason.
+
+        A hook for transports where a dropped socket means something else (SIP: a hang-up).
+        """
+        description = f"code {code}" if code is not None else "no close code"
+        if reason:
+            description += f", reason {reason!r}"
+        if exc is not None:
+            description += f", {type(exc).__name__}: {exc}"
+        message = f"the server closed the connection ({description})"
+        if code in (1000, 1001) and exc is None:
+            return None, message
+        if code == 1009:
+            description += (
+                f"; the server sent a message over max_size={self._max_size} bytes: raise "
+                "max_size (None for no limit)"
+            )
+        return f"connection lost ({description}); call connect() again to reconnect", message
 
     async def _abandon(self, attempt: object, snapshot: tuple[str, str | None]) -> None:
         """Undo a failed attempt: its model and URL do not stick (also when ``close()`` ended

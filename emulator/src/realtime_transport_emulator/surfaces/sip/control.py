@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from . import SipSimulator
 
-__all__ = ["REJECTED_TURN_DETECTION_FIELDS", "install_routes"]
+__all__ = ["REJECTED_TURN_DETECTION_FIELDS", "accept_call", "install_routes"]
 
 #: Fields of ``audio.input.turn_detection`` the real accept endpoint refuses (JS #741).
 REJECTED_TURN_DETECTION_FIELDS = ("threshold", "prefix_padding_ms", "silence_duration_ms")
@@ -78,24 +78,7 @@ def install_routes(emulator: Emulator, simulator: SipSimulator) -> None:
                 code="call_already_accepted",
                 param="call_id",
             )
-        body = request.json()
-        _refuse_vad_tuning(body)
-        update = validate_session(body, "session")
-        ids = IdFactory(f"{emulator.seed}/sip/{call.call_id}")
-        session = merge_session(
-            default_session(
-                session_id=ids.new("sess"),
-                model=str(update.get("model") or DEFAULT_MODEL),
-                expires_at=int(emulator.clock() + 3600),
-                overrides=emulator.session_defaults,
-            ),
-            update,
-        )
-        call.accept_body = body
-        call.session = session
-        call.state = "accepted"
-        emulator.register_call(call.call_id, session, media=call)
-        call.changed()
+        accept_call(emulator, call, request.json())
         return HttpResponse(200, b"", "application/json")
 
     async def reject(request: HttpRequest, call: SipCall) -> HttpResponse:
@@ -138,6 +121,27 @@ def install_routes(emulator: Emulator, simulator: SipSimulator) -> None:
     route("reject", reject)
     route("refer", refer)
     route("hangup", hangup)
+
+
+def accept_call(emulator: Emulator, call: SipCall, body: Any) -> None:
+    """Validate ``body`` as the accept endpoint does and make the call attachable."""
+    _refuse_vad_tuning(body)
+    update = validate_session(body, "session")
+    ids = IdFactory(f"{emulator.seed}/sip/{call.call_id}")
+    session = merge_session(
+        default_session(
+            session_id=ids.new("sess"),
+            model=str(update.get("model") or DEFAULT_MODEL),
+            expires_at=int(emulator.clock() + 3600),
+            overrides=emulator.session_defaults,
+        ),
+        update,
+    )
+    call.accept_body = body
+    call.session = session
+    call.state = "accepted"
+    emulator.register_call(call.call_id, session, media=call)
+    call.changed()
 
 
 def _refuse_vad_tuning(body: Any) -> None:

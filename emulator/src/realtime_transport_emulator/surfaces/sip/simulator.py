@@ -15,7 +15,7 @@ import asyncio
 import base64
 import os
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +24,7 @@ from realtime_transport_emulator.model.synth import silence, speech
 from realtime_transport_emulator.session.ids import IdFactory
 
 from .calls import CallState, SipCall
-from .control import install_routes
+from .control import accept_call, install_routes
 from .webhook import DEFAULT_WEBHOOK_SECRET, Delivery, incoming_call_body, post_delivery, sign
 
 if TYPE_CHECKING:
@@ -117,6 +117,13 @@ class SipSimulator:
             if oldest is None:
                 break
             del self.calls[oldest.call_id]
+        return call
+
+    def accepted_call(self, session: Mapping[str, Any] | None = None) -> SipCall:
+        """A call accepted with ``session`` (validated like the accept endpoint), no webhook:
+        ready for ``?call_id=`` (e.g. for a transport's conformance tests)."""
+        call = self.open_call()
+        accept_call(self.emulator, call, dict(session or {"type": "realtime"}))
         return call
 
     async def call(
