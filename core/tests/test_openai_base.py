@@ -420,7 +420,11 @@ def test_tracing_update_after_session_created() -> None:
         }
     )
     assert transport.sent == [
-        {"type": "session.update", "session": {"type": "realtime", "tracing": "auto"}}
+        {
+            "type": "session.update",
+            "session": {"type": "realtime", "tracing": "auto"},
+            "event_id": "rt_session_update_1",
+        }
     ]
 
 
@@ -534,3 +538,24 @@ async def test_events_stream_drops_audio_and_its_raw_copy_first() -> None:
         assert name in names
     raw = [event.payload["type"] for event in events if event.name == "*"]
     assert {"response.created", "response.output_audio.done", "response.done"} <= set(raw)
+
+
+def test_session_update_answers_are_matched_to_their_event_ids() -> None:
+    """session.updated answers the oldest pending update; an error names the one it refuses."""
+    transport = WireTransport()
+    results = record(transport, "session_update_done")
+    transport.update_session_config({"instructions": "a"}, event_id="first")
+    transport.update_session_config({"instructions": "b"}, event_id="second")
+    transport.send_event({"type": "session.update", "session": {"type": "realtime"}})
+    assert [e["event_id"] for e in transport.sent] == ["first", "second", "rt_session_update_1"]
+    transport.feed({"type": "session.updated", "session": {"type": "realtime"}})
+    refusal = {"type": "invalid_request_error", "code": "cannot_update_voice", "message": "no"}
+    transport.feed({"type": "error", "error": {**refusal, "event_id": "second"}})
+    transport.feed({"type": "session.updated", "session": {"type": "realtime"}})
+    done = [payload for _, payload in results]
+    assert [(r.event_id, r.ok) for r in done] == [
+        ("first", True),
+        ("second", False),
+        ("rt_session_update_1", True),
+    ]
+    assert done[1].error.code == "cannot_update_voice"

@@ -69,6 +69,21 @@ async def until(
         unsubscribe()
 
 
+async def quiesce(session: RealtimeSession, emulator: Emulator | None = None) -> None:
+    """Wait until every task of the session finished and, when given the emulator, until it
+    received a marker sent after them: whatever those tasks were going to send has arrived.
+    A deterministic "nothing else happened" point (instead of sleeping and hoping)."""
+    tasks = list(session._runtime.tasks)
+    if tasks:
+        await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 5)
+    if emulator is not None:
+        marker = f"quiesce_{len(emulator.connections[-1].client_events)}"
+        session.transport.send_event({"type": "input_audio_buffer.clear", "event_id": marker})
+        await emulator.wait_for_client_event(
+            "input_audio_buffer.clear", predicate=lambda e: e.get("event_id") == marker
+        )
+
+
 def ended_with(text: str) -> Callable[[AgentEndEvent], bool]:
     return lambda event: event.output == text
 
@@ -203,7 +218,7 @@ async def test_unknown_tool_over_the_wire(
         predicate=lambda e: e["item"].get("type") == "function_call_output",
     )
     assert event["item"]["output"] == "Tool missing_tool not found"
-    await asyncio.sleep(0.05)
+    await quiesce(session, emulator)
     creates = emulator.connections[0].client_types().count("response.create")
     assert creates == 1  # no new response for a missing tool
     assert [e.code for e in errors] == ["tool_not_found"]
@@ -220,7 +235,7 @@ async def test_approval_over_the_wire(
     session: RealtimeSession = await session_factory(RealtimeAgent("main", tools=[guarded_weather]))
     session.send_message("weather?")
     request: ToolApprovalRequestedEvent = await until(session, "tool_approval_requested")
-    await asyncio.sleep(0.05)
+    await quiesce(session, emulator)  # the call's task parked it and ended without an output
     assert client_items(emulator, "function_call_output") == []
     await session.approve(request.approval_item)
     await until(session, "agent_end", ended_with("It is snowy in Oslo."))
@@ -309,9 +324,11 @@ async def test_stale_handoff_after_close_is_dropped(
     session.on("error", errors.append)
     session.send_message("billing please")
     await asyncio.wait_for(entered.wait(), 5)
+    pending = list(session._runtime.tasks)
     await session.close()
     gate.set()
-    await asyncio.sleep(0.05)
+    # the handoff's task (cancelled or not) has finished: nothing of it can happen any more
+    await asyncio.wait_for(asyncio.gather(*pending, return_exceptions=True), 5)
     assert session.current_agent is main and errors == []
     types = emulator.connections[0].client_types()
     assert types.count("session.update") == 2  # the initial config and tracing, nothing later

@@ -157,6 +157,7 @@ _EXPORTS: dict[str, str] = {
     "AudioFormatError": "errors",
     "ModelBehaviorError": "errors",
     "EventStreamOverflowError": "errors",
+    "SessionUpdateRejectedError": "errors",
     "PluginError": "errors",
     "UnknownTransportError": "errors",
     "TransportNotInstalledError": "errors",

@@ -39,6 +39,10 @@ class ModelBehaviorError(RealtimeTransportError):
     """The model did something the session cannot honour (unknown tool, conflicting call)."""
 
 
+class SessionUpdateRejectedError(RealtimeTransportError):
+    """The server refused a ``session.update``; the session kept its previous configuration."""
+
+
 class EventStreamOverflowError(RealtimeTransportError):
     """An ``events()`` consumer fell so far behind that structural events would be lost."""
 

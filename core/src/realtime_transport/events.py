@@ -220,6 +220,17 @@ class FunctionCallEvent:
 
 
 @dataclass(slots=True)
+class SessionUpdateResult:
+    """``session_update_done``: the server's answer to one ``session.update`` (by event_id):
+    applied (``session.updated``) or refused (``error`` holds the server's error event)."""
+
+    event_id: str
+    ok: bool
+    error: ErrorEvent | None = None
+    type: str = "session_update_done"
+
+
+@dataclass(slots=True)
 class McpToolsListedEvent:
     """``mcp_tools_listed``."""
 
@@ -264,6 +275,7 @@ DERIVED_EVENTS = (
     "mcp_approval_request",
     "mcp_tools_listed",
     "dtmf",
+    "session_update_done",
 )
 
 #: Events that may be dropped (and counted) by a full ``events()`` buffer. Everything else is

@@ -224,10 +224,14 @@ class RealtimeTransportLayer(EventEmitter, ABC):
         """Add a user image (``data:`` URL) and by default ask for a response."""
 
     @abstractmethod
-    def update_session_config(self, config: SessionConfigLike) -> None:
+    def update_session_config(
+        self, config: SessionConfigLike, *, event_id: str | None = None
+    ) -> None:
         """Send a partial ``session.update``: only what ``config`` names changes (no defaults
         are filled in, so formats and turn detection stay as they are); a pinned audio format
-        stays pinned whatever the config says."""
+        stays pinned whatever the config says. Transports that learn the server's answer emit
+        ``session_update_done`` (:class:`~realtime_transport.events.SessionUpdateResult`) with
+        ``event_id``, so a caller can tell an applied update from a refused one."""
 
     @abstractmethod
     def send_function_call_output(

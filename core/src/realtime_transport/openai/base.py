@@ -31,6 +31,7 @@ from ..events import (
     McpToolsListedEvent,
     OutputTextDeltaEvent,
     RealtimeItem,
+    SessionUpdateResult,
     TranscriptDeltaEvent,
     TurnDoneEvent,
     TurnStartedEvent,
@@ -97,6 +98,8 @@ class OpenAIRealtimeBase(RealtimeTransportLayer):
         "_pinned_audio_format",
         "_sequencer",
         "_server_session",
+        "_session_update_count",
+        "_session_updates",
         "_typed_events",
         "current_model",
     )
@@ -128,6 +131,9 @@ class OpenAIRealtimeBase(RealtimeTransportLayer):
         self._initial_config: dict[str, Any] = {}
         # Late audio of interrupted responses is dropped (bounded memory of recent ids).
         self._discarded_responses: list[str] = []
+        # event_ids of the session.update events the server has not answered yet, oldest first
+        self._session_updates: list[str] = []
+        self._session_update_count = 0
 
     # -- state -------------------------------------------------------------------------------
 
@@ -138,6 +144,7 @@ class OpenAIRealtimeBase(RealtimeTransportLayer):
 
     def _reset_connection_state(self) -> None:
         self._sequencer.release()
+        self._session_updates = []
         self._server_session = {}
         self._output_bytes_per_ms = 48.0
         self._discarded_responses = []
@@ -163,8 +170,11 @@ class OpenAIRealtimeBase(RealtimeTransportLayer):
             return
         if kind == "response.cancel":
             self._sequencer.note_raw_cancel()
-        if kind == "session.update" and self._pinned_audio_format is not None:
-            event = self._pin_formats(event)
+        if kind == "session.update":
+            if self._pinned_audio_format is not None:
+                event = self._pin_formats(event)
+            self._send_session_update_event(dict(event))
+            return
         self._send_json(event)
 
     def _pin_formats(self, event: Mapping[str, Any]) -> dict[str, Any]:
@@ -230,17 +240,23 @@ class OpenAIRealtimeBase(RealtimeTransportLayer):
             config, model=self.current_model, pinned_audio_format=self._pinned_audio_format
         )
 
-    def update_session_config(self, config: SessionConfigLike) -> None:
+    def update_session_config(
+        self, config: SessionConfigLike, *, event_id: str | None = None
+    ) -> None:
         """Send a partial ``session.update``: only what ``config`` names changes.
 
         Unlike the initial update of ``connect()`` no defaults are filled in, so an update of
         the instructions keeps the audio formats and turn detection as they are (the JS SDK
         refills its defaults here). A pinned audio format is sent whatever ``config`` says.
+        The server's answer is reported as ``session_update_done`` with ``event_id`` (one is
+        made up when not given).
         """
         self._require_connected("update_session_config()")
-        self._send_session_update(config, defaults=False)
+        self._send_session_update(config, defaults=False, event_id=event_id)
 
-    def _send_session_update(self, config: SessionConfigLike | None, *, defaults: bool) -> None:
+    def _send_session_update(
+        self, config: SessionConfigLike | None, *, defaults: bool, event_id: str | None = None
+    ) -> None:
         from ..config import build_session_payload
 
         session = build_session_payload(
@@ -249,7 +265,24 @@ class OpenAIRealtimeBase(RealtimeTransportLayer):
             defaults=defaults,
             pinned_audio_format=self._pinned_audio_format,
         )
-        self._send_json({"type": "session.update", "session": session})
+        event: dict[str, Any] = {"type": "session.update", "session": session}
+        if event_id:
+            event["event_id"] = event_id
+        self._send_session_update_event(event)
+
+    def _send_session_update_event(self, event: dict[str, Any]) -> None:
+        """Send a ``session.update`` and remember its event_id until the server answers it
+        (``session.updated`` answers the oldest one; an ``error`` names it)."""
+        event_id = event.get("event_id")
+        if not isinstance(event_id, str) or not event_id:
+            self._session_update_count += 1
+            event_id = f"rt_session_update_{self._session_update_count}"
+            event = {**event, "event_id": event_id}
+        self._send_json(event)
+        updates = self._session_updates
+        updates.append(event_id)
+        if len(updates) > 64:  # a server that never answers must not grow memory
+            del updates[0]
 
     def _send_initial_session_update(self) -> None:
         """The first ``session.update`` of a connection: the initial config with the defaults."""
@@ -390,11 +423,13 @@ class OpenAIRealtimeBase(RealtimeTransportLayer):
         code = error.get("code")
         message = error.get("message") or "unknown error"
         label = f"server error ({code})" if code else "server error"
-        self.emit(
-            "error",
-            ErrorEvent(message=f"{label}: {message}", source="server", code=code, error=data),
-        )
+        failure = ErrorEvent(message=f"{label}: {message}", source="server", code=code, error=data)
+        self.emit("error", failure)
         self._sequencer.on_error(data)
+        event_id = error.get("event_id")
+        if event_id and event_id in self._session_updates:
+            self._session_updates.remove(event_id)
+            self.emit("session_update_done", SessionUpdateResult(event_id, False, failure))
 
     def _on_audio_delta(self, data: dict[str, Any]) -> None:
         response_id = data.get("response_id") or ""
@@ -419,6 +454,9 @@ class OpenAIRealtimeBase(RealtimeTransportLayer):
 
     def _on_session_updated(self, data: dict[str, Any]) -> None:
         self._remember_session(data)
+        if self._session_updates:
+            event_id = self._session_updates.pop(0)
+            self.emit("session_update_done", SessionUpdateResult(event_id, True))
 
     def _remember_session(self, data: dict[str, Any]) -> None:
         session = data.get("session")
@@ -440,7 +478,7 @@ class OpenAIRealtimeBase(RealtimeTransportLayer):
         if warning:
             logger.warning("tracing: %s", warning)
         if update is not None:
-            self._send_json(update)
+            self._send_session_update_event(update)
 
     def _on_response_created(self, data: dict[str, Any]) -> None:
         response = data.get("response") or {}

@@ -1,9 +1,12 @@
 """Changing which agent the session runs: handoffs the model calls and ``update_agent()``.
 
 Both build the new agent's session config on top of the last one sent (so audio formats and
-turn detection carry over), send it with ``session.update``, emit ``agent_handoff`` and make
-the new agent and its tools current. A handoff is also a tool call, answered with the name of
-the agent that took over.
+turn detection carry over), send it with ``session.update`` and wait for the server's answer.
+Only an update the server applied emits ``agent_handoff`` and makes the new agent and its tools
+current; a refused one keeps the old agent (``update_agent()`` raises, a handoff is reported as
+failed). A handoff is also a tool call, answered with the agent that took over, or with the
+failure. Once the assistant has spoken the voice is left out of the update (the server refuses
+to change it), with a warning.
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..agent import AgentTools, RealtimeAgent, prepare_agent_tools
+from ..errors import SessionUpdateRejectedError
 from ..log_privacy import describe_error
 from ..session_events import AgentHandoffEvent
 from ..tools import ToolArgumentsError
+from .config_updates import deep_merge, send_session_update
 from .session_config import compute_initial_session_config, default_config
 
 if TYPE_CHECKING:
@@ -69,19 +74,53 @@ class AgentSwitcher:
         )
 
     async def update_agent(self, agent: RealtimeAgent) -> None:
-        """Switch a connected session to ``agent`` (dropped if the connection changes meanwhile)."""
+        """Switch a connected session to ``agent`` (dropped if the connection changes meanwhile).
+
+        Raises :class:`SessionUpdateRejectedError` when the server refuses the update; the
+        current agent stays."""
         runtime = self._runtime
         generation = runtime.generation
         tools = await prepare_agent_tools(agent, runtime.context)
         config = await self.session_config(agent, tools)
         if not runtime.is_live(generation):
             return
+        sent, refused = await send_session_update(
+            runtime, config, last_config=self.last_config, what=f"update_agent({agent.name!r})"
+        )
+        if not runtime.is_live(generation):
+            return
+        if refused is not None:
+            raise SessionUpdateRejectedError(
+                f"the server refused the switch to agent {agent.name!r} ({refused.message}); "
+                f"{runtime.agent.name!r} is still the current agent"
+            )
+        self.last_config = sent
         self._emit_handoff(runtime.agent, agent)
         runtime.agent = agent
         runtime.tools = tools
-        runtime.transport.update_session_config(config)
-        self.last_config = config
         self._on_tools_changed()
+
+    async def update_config(self, update: Mapping[str, Any]) -> None:
+        """Apply a partial (GA-shape) config now and on every later update of this session.
+
+        Only what ``update`` names is sent. Raises :class:`SessionUpdateRejectedError` (and
+        keeps the previous config) when the server refuses it."""
+        runtime = self._runtime
+        generation = runtime.generation
+        if not runtime.is_live(generation):
+            self._config = deep_merge(self._config, update)
+            return
+        sent, refused = await send_session_update(
+            runtime, update, last_config=self.last_config, what="update_config()"
+        )
+        if refused is not None:
+            raise SessionUpdateRejectedError(
+                f"the server refused the session update ({refused.message}); the session keeps "
+                "its previous configuration"
+            )
+        self._config = deep_merge(self._config, sent)
+        if runtime.is_live(generation):
+            self.last_config = deep_merge(self.last_config, sent)
 
     async def refresh_tools(self, generation: int) -> None:
         """Send the current agent's tools again (its MCP servers' tool lists changed)."""
@@ -138,8 +177,27 @@ class AgentSwitcher:
             return
         if not runtime.is_live(generation):
             return
-        runtime.transport.update_session_config(config)
-        self.last_config = config
+        sent, refused = await send_session_update(
+            runtime, config, last_config=self.last_config, what=f"handoff to {new_agent.name!r}"
+        )
+        if not runtime.is_live(generation):
+            return
+        if refused is not None:
+            runtime.emit_error(
+                f"handoff to {new_agent.name!r} failed: the server refused the session update "
+                f"({refused.message}); {agent.name!r} is still the current agent",
+                "handoff",
+                refused,
+                agent,
+                code="handoff_rejected",
+            )
+            output = {
+                "error": f"The transfer to {new_agent.name} failed. You are still "
+                f"{agent.name}; carry on helping the user."
+            }
+            record.commit(runtime, call, json.dumps(output), True)
+            return
+        self.last_config = sent
         self._emit_handoff(agent, new_agent)
         runtime.agent = new_agent
         runtime.tools = tools

@@ -313,6 +313,24 @@ class RealtimeSession(SessionEmitter):
             return
         await self._agents.update_agent(agent)
 
+    async def update_config(self, config: Mapping[str, Any]) -> None:
+        """Change part of the session config: now, and on every later ``session.update``.
+
+        A partial update: only what ``config`` names changes (``{"instructions": ...}`` keeps
+        the audio formats and turn detection), and it stays in force across handoffs and
+        reconnects. Before ``connect()`` it only changes what ``connect()`` will send.
+        Connected, it waits for the server's answer and raises
+        :class:`~realtime_transport.errors.SessionUpdateRejectedError` if the server refused
+        it. A voice change after the assistant has spoken is left out (the server refuses it)
+        with a warning. A pinned audio format (Twilio) stays pinned.
+        """
+        from ..config import to_ga_config
+
+        await self._agents.update_config(to_ga_config(config))
+
+    #: The transport's name for :meth:`update_config`.
+    update_session_config = update_config
+
     async def get_initial_session_config(
         self, overrides: Mapping[str, Any] | None = None
     ) -> dict[str, Any]:

@@ -41,6 +41,7 @@ class SessionRuntime:
     __slots__ = (
         "active_response_id",
         "agent",
+        "assistant_audio",
         "context",
         "emit",
         "generation",
@@ -71,6 +72,8 @@ class SessionRuntime:
         self.active_response_id: str | None = None
         self.response_generation = 0  # counts responses, so a late guardrail spares a new one
         self.tasks: set[asyncio.Task[Any]] = set()
+        # the assistant spoke on this connection: the server no longer lets the voice change
+        self.assistant_audio = False
         self.log_policy = LogDataPolicy()  # what error messages and logs may contain
 
     def is_live(self, generation: int) -> bool:
@@ -127,6 +130,7 @@ class SessionRuntime:
         self.tasks = {t for t in self.tasks if t is current}
         self.responses.clear()
         self.active_response_id = None
+        self.assistant_audio = False
 
 
 def _loop_running() -> bool:

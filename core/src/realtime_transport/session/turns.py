@@ -63,6 +63,8 @@ class Turns:
         response_id = event.response_id
         agent = runtime.agent_for_response(response_id)
         text = _final_text(event.output) or guardrails.collected_text(response_id)
+        if not runtime.assistant_audio and _has_audio(event.output):
+            runtime.assistant_audio = True  # transports that play audio themselves
         runtime.emit_both(
             agent,
             "agent_end",
@@ -90,6 +92,7 @@ class Turns:
         # The per-chunk path: one flag test and one emit, no copies.
         if not self.audio_started:
             self.audio_started = True
+            self._runtime.assistant_audio = True
             self._audio_response_id = event.response_id
             self._emit(
                 "audio_start",
@@ -102,6 +105,7 @@ class Turns:
     def on_audio_done(self, event: Any) -> None:
         response_id = getattr(event, "response_id", "") or self._audio_response_id
         self.audio_started = False
+        self._runtime.assistant_audio = True
         self._emit(
             "audio_stopped",
             AudioStoppedEvent(self._runtime.agent_for_response(response_id), response_id),
@@ -134,6 +138,16 @@ def _final_text(output: Sequence[Any]) -> str:
         if kind in ("output_audio", "audio"):
             return str(part.get("transcript") or "")
     return ""
+
+
+def _has_audio(output: Sequence[Any]) -> bool:
+    """Whether a response's output holds assistant audio."""
+    for item in output:
+        if isinstance(item, Mapping) and item.get("type") == "message":
+            for part in item.get("content") or ():
+                if isinstance(part, Mapping) and part.get("type") in ("output_audio", "audio"):
+                    return True
+    return False
 
 
 def _last_message_id(output: Sequence[Any]) -> str:

@@ -33,6 +33,7 @@ from ..events import (
     RealtimeItem,
     RealtimeMessageItem,
     RealtimeToolCallItem,
+    SessionUpdateResult,
     TranscriptDeltaEvent,
     TurnDoneEvent,
     TurnStartedEvent,
@@ -79,6 +80,7 @@ class FakeTransport(RealtimeTransportLayer):
     ``connect_error`` makes ``connect()`` raise it. ``echo_function_outputs`` (default on) makes
     ``send_function_call_output`` emit the completed ``item_update`` like the OpenAI transports.
     ``supports_mute`` makes ``mute()`` work (as on WebRTC) instead of raising.
+    ``reject_session_updates`` (a message) makes the "server" refuse every ``session.update``.
     """
 
     def __init__(
@@ -97,6 +99,8 @@ class FakeTransport(RealtimeTransportLayer):
         self._muted: bool | None = False if supports_mute else None
         self._counters = _Counters()
         self.capabilities = capabilities or TransportCapabilities(supports_mute=supports_mute)
+        self.reject_session_updates: str | None = None
+        self._session_update_count = 0
 
     # -- recording ----------------------------------------------------------------------------
 
@@ -200,9 +204,25 @@ class FakeTransport(RealtimeTransportLayer):
         self._require_connected("add_image")
         self._record("add_image", image, trigger_response=trigger_response)
 
-    def update_session_config(self, config: SessionConfigLike) -> None:
+    def update_session_config(
+        self, config: SessionConfigLike, *, event_id: str | None = None
+    ) -> None:
+        """Recorded, then answered at once: applied, or refused with ``reject_session_updates``
+        (a server ``error`` event, then ``session_update_done`` with ``ok=False``)."""
         self._require_connected("update_session_config")
         self._record("update_session_config", config_as_dict(config))
+        self._session_update_count += 1
+        event_id = event_id or f"fake_session_update_{self._session_update_count}"
+        if self.reject_session_updates is None:
+            self.emit("session_update_done", SessionUpdateResult(event_id, True))
+            return
+        failure = ErrorEvent(
+            message=f"server error: {self.reject_session_updates}",
+            source="server",
+            code="invalid_value",
+        )
+        self.emit("error", failure)
+        self.emit("session_update_done", SessionUpdateResult(event_id, False, failure))
 
     def send_function_call_output(
         self, call: FunctionCallEvent, output: str, *, start_response: bool = True
