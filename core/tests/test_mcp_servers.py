@@ -80,3 +80,41 @@ def test_agent_validates_servers() -> None:
     agent = RealtimeAgent("a", mcp_servers=[Session()])
     assert isinstance(agent.mcp_servers[0], McpServer)
     assert agent.clone(name="b").mcp_servers == agent.mcp_servers
+
+
+@dataclass
+class Tool:
+    name: str
+    description: str = ""
+    input_schema: dict[str, Any] = field(default_factory=dict)
+
+
+class ListingSession(Session):
+    def __init__(self, tools: list[Tool]) -> None:
+        super().__init__()
+        self.tools = tools
+        self.lists = 0
+
+    async def list_tools(self, params: Any = None) -> Any:
+        self.lists += 1
+        return type("Page", (), {"tools": self.tools, "next_cursor": None})()
+
+
+async def test_server_options_reach_every_tool_and_the_list_is_cached() -> None:
+    from realtime_transport import ToolGuardrailFunctionOutput, tool_input_guardrail
+
+    @tool_input_guardrail
+    def guard(data: Any) -> ToolGuardrailFunctionOutput:
+        return ToolGuardrailFunctionOutput.allow()
+
+    session = ListingSession([Tool("a.b", "dotted"), Tool("ok"), Tool("skip")])
+    server = McpServer(
+        session, needs_approval=True, tool_input_guardrails=[guard], allowed_tools=["a.b", "ok"]
+    )
+    tools = await server.function_tools()
+    assert [t.name for t in tools] == ["a_b", "ok"]  # made valid; the call keeps the real name
+    assert all(t.needs_approval is True and t.tool_input_guardrails == [guard] for t in tools)
+    assert await server.function_tools() is tools and session.lists == 1
+    server.invalidate()
+    await server.function_tools()
+    assert session.lists == 2

@@ -22,12 +22,13 @@ import json
 import logging
 import re
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .context import ToolContext
 from .errors import RealtimeTransportError, UserError
-from .tools import FunctionTool, parse_tool_arguments
+from .tool_guardrails import ToolInputGuardrail, ToolOutputGuardrail
+from .tools import FunctionTool, NeedsApproval, parse_tool_arguments
 
 __all__ = ["McpServer", "McpToolError", "as_mcp_server"]
 
@@ -49,6 +50,8 @@ class McpServer:
     ``timeout`` bounds each call in seconds; ``allowed_tools`` keeps only the named tools;
     ``use_structured_content=True`` answers with a result's structured content (JSON) instead
     of its text content (a result with only structured content is always sent as JSON).
+    ``needs_approval``, ``tool_input_guardrails`` and ``tool_output_guardrails`` apply to every
+    tool of the server, as on :func:`~realtime_transport.function_tool`.
     """
 
     def __init__(
@@ -59,6 +62,9 @@ class McpServer:
         timeout: float = 60.0,
         allowed_tools: list[str] | None = None,
         use_structured_content: bool = False,
+        needs_approval: NeedsApproval = False,
+        tool_input_guardrails: Sequence[ToolInputGuardrail] = (),
+        tool_output_guardrails: Sequence[ToolOutputGuardrail] = (),
     ) -> None:
         if not callable(getattr(session, "list_tools", None)) or not callable(
             getattr(session, "call_tool", None)
@@ -73,6 +79,9 @@ class McpServer:
         self.timeout = timeout
         self.allowed_tools = list(allowed_tools) if allowed_tools is not None else None
         self.use_structured_content = use_structured_content
+        self.needs_approval = needs_approval
+        self.tool_input_guardrails = list(tool_input_guardrails)
+        self.tool_output_guardrails = list(tool_output_guardrails)
         self._name = name
         self._tools: list[FunctionTool] | None = None
         self._listeners: list[Callable[[], None]] = []
@@ -145,6 +154,9 @@ class McpServer:
             on_invoke_tool=invoke,
             timeout=self.timeout,
             failure_error_function=_error_output,
+            needs_approval=self.needs_approval,
+            tool_input_guardrails=self.tool_input_guardrails,
+            tool_output_guardrails=self.tool_output_guardrails,
         )
 
     # -- calls ---------------------------------------------------------------------------------
