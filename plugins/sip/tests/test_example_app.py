@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -132,3 +133,44 @@ def test_the_readme_demo_command_runs_the_whole_flow_offline() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "agent said: 'It is sunny and 22 degrees in Paris. Goodbye!'" in done.stdout
     assert "tools ['get_weather']" in done.stdout
+
+
+@pytest.mark.timeout(90)
+async def test_the_two_terminal_commands_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`uvicorn --factory phone_agent:create_app` with the printed settings, rung by the CLI."""
+    from realtime_transport_emulator.surfaces.sip import DEFAULT_WEBHOOK_SECRET
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{port}/v1")
+    monkeypatch.setenv("OPENAI_WEBHOOK_SECRET", DEFAULT_WEBHOOK_SECRET)
+    monkeypatch.delenv("REALTIME_TRANSPORT_EMULATOR_WEBHOOK_SECRET", raising=False)
+    app = load_example().create_app()
+    cli = Path(sys.executable).parent / "realtime-transport"
+    async with serving(app) as webhook_url:
+        process = await asyncio.create_subprocess_exec(
+            str(cli),
+            "emulator",
+            "sip-call",
+            webhook_url,
+            "--port",
+            str(port),
+            "--pace",
+            "fast",
+            "--script",
+            str(EXAMPLES / "script.json"),
+            "--duplicate",
+            "--dtmf",
+            "1#",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        out, _ = await asyncio.wait_for(process.communicate(), 80)
+    text = out.decode()
+    assert process.returncode == 0, text
+    assert f"webhook secret : {DEFAULT_WEBHOOK_SECRET}" in text
+    assert text.count("(signed): HTTP 200") == 2
+    assert "agent said: 'It is sunny and 22 degrees in Paris. Goodbye!'" in text
+    assert "caller presses '#'" in text and "(ended by caller)" in text
