@@ -37,6 +37,23 @@ from .scenarios import Recorder, speech_like_pcm16, wait_until
 
 TransportFactory = Callable[[Any], RealtimeTransportLayer]
 
+# How to fix what a scenario found, appended to its failure message.
+DISCONNECTED_FIX = (
+    "Fix: change the status only through self._set_status(...) (RealtimeTransportLayer), on "
+    "every path that ends a connection (close(), the server closing, a network error): "
+    "_set_status('disconnected', reason) emits connection_change and then 'disconnected' once."
+)
+ORDER_FIX = (
+    "Fix: for every inbound frame emit '*' before anything else, then the event named after its "
+    "type, then the derived events; OpenAIRealtimeBase._handle_frame does this for the OpenAI "
+    "protocol (pass each inbound text frame to it instead of emitting events yourself)."
+)
+SEQUENCING_FIX = (
+    "Fix: queue response requests until the running response is done (response.done) instead "
+    "of sending response.create at once; OpenAIRealtimeBase.request_response() does this with "
+    "realtime_transport.openai.sequencer.ResponseCreateSequencer."
+)
+
 pytestmark = pytest.mark.asyncio
 
 
@@ -138,9 +155,15 @@ class TransportConformanceTests:
         await transport.close()
         assert transport.status == "disconnected"
         await transport.close()  # idempotent
-        assert recorder.count("disconnected") == 1
         changes = recorder.names("connection_change")
-        assert changes == ["connecting", "connected", "disconnected"]
+        assert recorder.count("disconnected") == 1, (
+            f"close() must emit exactly one 'disconnected' event, got "
+            f"{recorder.count('disconnected')} (connection_change: {changes}). {DISCONNECTED_FIX}"
+        )
+        assert changes == ["connecting", "connected", "disconnected"], (
+            f"connection_change must go connecting, connected, disconnected; got {changes}. "
+            f"{DISCONNECTED_FIX}"
+        )
 
     async def test_second_connect_is_rejected(self, kit: Kit) -> None:
         transport, _ = await kit.connected()
@@ -336,19 +359,17 @@ class TransportConformanceTests:
         transport.on("turn_done", lambda e: order.append("derived:turn_done"))
         transport.send_message("hello there")
         await recorder.wait_for("turn_done")
-        created = order.index("*:response.created")
-        assert order[created : created + 3] == [
-            "*:response.created",
-            "typed:response.created",
-            "derived:turn_started",
-        ]
-        done = order.index("*:response.done")
-        assert order[done : done + 4] == [
-            "*:response.done",
-            "typed:response.done",
-            "derived:usage_update",
-            "derived:turn_done",
-        ]
+        for kind, derived in (
+            ("response.created", ["turn_started"]),
+            ("response.done", ["usage_update", "turn_done"]),
+        ):
+            expected = [f"*:{kind}", f"typed:{kind}", *(f"derived:{d}" for d in derived)]
+            got = [e for e in order if e.endswith((kind, *derived))][: len(expected)]
+            assert got == expected, (
+                f"events for one server message must be emitted '*' (the raw JSON) first, then "
+                f"the typed event, then derived events: expected {expected}, got {got}. "
+                f"{ORDER_FIX}"
+            )
         await transport.close()
 
     async def test_send_event_escape_hatch(self, kit: Kit) -> None:
@@ -480,7 +501,11 @@ class TransportConformanceTests:
             "conversation.item.create",
             "response.create",
             "conversation.item.create",
-        ]
+        ], (
+            f"a second response.create was sent while the first response was still active "
+            f"(client events: {creates}); the server refuses it with "
+            f"conversation_already_has_active_response. {SEQUENCING_FIX}"
+        )
         await recorder.wait_for("turn_done", count=2, timeout=15)
         assert kit.client_types().count("response.create") == 2
         assert not [e for e in recorder.payloads("error") if e.source == "server"]
@@ -539,7 +564,7 @@ class TransportConformanceTests:
             before = _tasks()
             transport, recorder = await kit.connected()
             transport.send_message("hello")
-            disconnected = await recorder.wait_for("disconnected")
+            disconnected = await recorder.wait_for("disconnected", hint=DISCONNECTED_FIX)
             assert disconnected.reason
             assert transport.status == "disconnected"
             assert any(e.source == "transport" for e in recorder.payloads("error"))

@@ -58,8 +58,13 @@ class Recorder:
         total = sum(len(a.data) for a in self.payloads("audio") if a.item_id == item_id)
         return total / bytes_per_ms
 
-    async def wait_for(self, name: str, *, count: int = 1, timeout: float = 5.0) -> Any:
-        """Return the ``count``-th payload of ``name``, waiting up to ``timeout`` seconds."""
+    async def wait_for(
+        self, name: str, *, count: int = 1, timeout: float = 5.0, hint: str = ""
+    ) -> Any:
+        """Return the ``count``-th payload of ``name``, waiting up to ``timeout`` seconds.
+
+        ``hint`` (what the transport must do, and how) ends the failure message.
+        """
 
         async def wait() -> Any:
             while True:
@@ -76,6 +81,7 @@ class Recorder:
             raise AssertionError(
                 f"timed out after {timeout:g} s waiting for {count} x {name!r}; "
                 f"saw {self.count(name)}. Events seen: {', '.join(seen)}"
+                + (f". {hint}" if hint else "")
             ) from None
 
 
