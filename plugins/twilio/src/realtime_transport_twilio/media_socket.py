@@ -1,0 +1,132 @@
+"""One small protocol over the media stream socket the app's web server accepted.
+
+Twilio opens the Media Streams WebSocket to *your* server, so the transport never opens it: it
+is handed the socket your framework accepted. Any object with these three coroutines works::
+
+    class TwilioMediaSocket(Protocol):
+        async def receive_text(self) -> str | None: ...  # next text frame; None once closed
+        async def send_text(self, text: str) -> None: ...  # raise ConnectionError once closed
+        async def close(self, code: int = 1000, reason: str = "") -> None: ...  # idempotent
+
+:func:`adapt_media_socket` wraps the two sockets Python servers hand out: Starlette/FastAPI's
+``WebSocket`` (already ``accept()``-ed) and a ``websockets`` server connection. For another
+framework, write the three methods above (a dozen lines) and pass that object instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Protocol, runtime_checkable
+
+from realtime_transport.errors import UserError
+
+__all__ = ["StarletteMediaSocket", "TwilioMediaSocket", "WebsocketsMediaSocket", "adapt_media_socket"]
+
+
+@runtime_checkable
+class TwilioMediaSocket(Protocol):
+    """What the transport needs from the Twilio media stream socket (see the module docstring)."""
+
+    async def receive_text(self) -> str | None: ...
+
+    async def send_text(self, text: str) -> None: ...
+
+    async def close(self, code: int = 1000, reason: str = "") -> None: ...
+
+
+class StarletteMediaSocket:
+    """Starlette/FastAPI ``WebSocket`` (ASGI): disconnects become ``None`` / ``ConnectionError``."""
+
+    __slots__ = ("_closed", "_ws")
+
+    def __init__(self, websocket: Any) -> None:
+        state = getattr(getattr(websocket, "application_state", None), "name", "")
+        if state == "CONNECTING":
+            raise UserError(
+                "the Twilio WebSocket is not accepted yet: `await websocket.accept()` before "
+                "creating the transport"
+            )
+        self._ws = websocket
+        self._closed = False
+
+    async def receive_text(self) -> str | None:
+        if self._closed:
+            return None
+        try:
+            message = await self._ws.receive()
+        except RuntimeError:  # receive after a disconnect
+            self._closed = True
+            return None
+        if message.get("type") == "websocket.disconnect":
+            self._closed = True
+            return None
+        text = message.get("text")
+        if text is None:
+            data = message.get("bytes") or b""
+            return bytes(data).decode("utf-8", "replace")
+        return str(text)
+
+    async def send_text(self, text: str) -> None:
+        if self._closed:
+            raise ConnectionError("the Twilio media stream is closed")
+        try:
+            await self._ws.send_text(text)
+        except Exception as exc:  # WebSocketDisconnect, RuntimeError, OSError...
+            self._closed = True
+            raise ConnectionError(f"the Twilio media stream is closed ({type(exc).__name__})") from exc
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        if getattr(getattr(self._ws, "application_state", None), "name", "") == "DISCONNECTED":
+            self._closed = True
+            return
+        self._closed = True
+        with contextlib.suppress(Exception):
+            await self._ws.close(code, reason)
+
+
+class WebsocketsMediaSocket:
+    """A ``websockets`` connection (``websockets.asyncio.server.ServerConnection`` or legacy)."""
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, connection: Any) -> None:
+        self._conn = connection
+
+    async def receive_text(self) -> str | None:
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            message = await self._conn.recv()
+        except ConnectionClosed:
+            return None
+        if isinstance(message, (bytes, bytearray, memoryview)):
+            return bytes(message).decode("utf-8", "replace")
+        return str(message)
+
+    async def send_text(self, text: str) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            await self._conn.send(text)
+        except ConnectionClosed as exc:
+            raise ConnectionError("the Twilio media stream is closed") from exc
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        with contextlib.suppress(Exception):
+            await self._conn.close(code, reason)
+
+
+def adapt_media_socket(socket: Any) -> TwilioMediaSocket:
+    """Wrap ``socket`` so the transport can use it; objects that already fit pass through."""
+    if isinstance(socket, (StarletteMediaSocket, WebsocketsMediaSocket)):
+        return socket
+    if hasattr(socket, "application_state") and hasattr(socket, "receive"):
+        return StarletteMediaSocket(socket)
+    if callable(getattr(socket, "recv", None)) and callable(getattr(socket, "send", None)):
+        return WebsocketsMediaSocket(socket)
+    if isinstance(socket, TwilioMediaSocket):
+        return socket
+    raise UserError(
+        f"twilio_websocket must be a Starlette/FastAPI WebSocket, a websockets connection, or an "
+        f"object with async receive_text()/send_text()/close(); got {type(socket).__name__}"
+    )

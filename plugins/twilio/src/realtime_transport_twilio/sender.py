@@ -1,0 +1,124 @@
+"""The one writer to the Twilio socket: a bounded, ordered queue drained by one task.
+
+Frames are queued synchronously from the receive path and written in order by one task, so
+``media``/``mark``/``clear`` never interleave. ``clear`` first drops queued audio and marks (they
+belong to the interrupted reply and the caller must not hear them). Messages wait until the
+stream's ``start`` gave a ``streamSid``. When the queue is full, audio is dropped (and reported
+once) rather than letting memory grow; ``clear`` is never dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import deque
+from collections.abc import Callable
+
+from .media_socket import TwilioMediaSocket
+
+__all__ = ["TwilioSender"]
+
+_MEDIA, _MARK, _CLEAR = 0, 1, 2
+
+
+class TwilioSender:
+    __slots__ = (
+        "_entries",
+        "_max",
+        "_on_failure",
+        "_on_overflow",
+        "_sid",
+        "_socket",
+        "_task",
+        "_timeout",
+        "_wake",
+        "dropped",
+        "sent_media",
+    )
+
+    def __init__(
+        self,
+        socket: TwilioMediaSocket,
+        *,
+        on_failure: Callable[[BaseException], None],
+        on_overflow: Callable[[], None],
+        max_messages: int,
+        send_timeout: float,
+    ) -> None:
+        self._socket = socket
+        self._on_failure = on_failure
+        self._on_overflow = on_overflow
+        self._max = max_messages
+        self._timeout = send_timeout
+        self._entries: deque[tuple[int, str]] = deque()
+        self._wake = asyncio.Event()
+        self._sid: str | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.dropped = 0
+        self.sent_media = 0
+
+    def set_stream_sid(self, sid: str) -> None:
+        self._sid = json.dumps(sid)
+        self._wake.set()
+
+    def forget_stream(self) -> None:
+        self._sid = None
+        self._entries.clear()
+
+    def media(self, payload_b64: str) -> bool:
+        if len(self._entries) >= self._max:
+            self.dropped += 1
+            if self.dropped == 1:
+                self._on_overflow()
+            return False
+        self._entries.append((_MEDIA, payload_b64))
+        self._wake.set()
+        return True
+
+    def mark(self, name: str) -> None:
+        self._entries.append((_MARK, json.dumps(name)))
+        self._wake.set()
+
+    def clear(self) -> None:
+        """Drop queued audio and marks, then queue ``clear`` for what Twilio already has."""
+        self._entries.clear()
+        self._entries.append((_CLEAR, ""))
+        self._wake.set()
+
+    def drop_audio(self) -> None:
+        self._entries.clear()
+
+    def start(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="twilio-sender")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+            try:
+                await task
+            except BaseException:  # noqa: BLE001 - cancelled or already reported
+                pass
+
+    async def _run(self) -> None:
+        entries = self._entries
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                while entries and self._sid is not None:
+                    kind, value = entries.popleft()
+                    sid = self._sid
+                    if kind == _MEDIA:
+                        text = f'{{"event":"media","streamSid":{sid},"media":{{"payload":"{value}"}}}}'
+                        self.sent_media += 1
+                    elif kind == _MARK:
+                        text = f'{{"event":"mark","streamSid":{sid},"mark":{{"name":{value}}}}}'
+                    else:
+                        text = f'{{"event":"clear","streamSid":{sid}}}'
+                    await asyncio.wait_for(self._socket.send_text(text), self._timeout)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - the stream is gone; the transport decides
+            self._on_failure(exc)
