@@ -26,6 +26,7 @@ class Recorder:
 
     def __init__(self, emitter: EventEmitter, names: tuple[str, ...] | None = None) -> None:
         self.events: list[tuple[str, Any]] = []
+        self._emitter = emitter
         self._changed = asyncio.Event()
         for name in names or (*DERIVED_EVENTS, "*", *RECORDED_SERVER_EVENTS):
             emitter.on(name, self._recorder(name))
@@ -53,9 +54,19 @@ class Recorder:
                 return position
         raise AssertionError(f"no {name!r} event recorded")
 
-    def received_ms(self, item_id: str, bytes_per_ms: float = 48.0) -> float:
-        """Milliseconds of audio received for ``item_id`` (PCM 24 kHz unless told)."""
+    def received_ms(self, item_id: str, bytes_per_ms: float | None = None) -> float:
+        """Milliseconds of audio received for ``item_id``, in the session's output format as the
+        server echoed it (PCM 24 kHz when unknown; G.711 for transports that pin it, e.g. Twilio).
+        """
         total = sum(len(a.data) for a in self.payloads("audio") if a.item_id == item_id)
+        if bytes_per_ms is None:
+            from ..audio import bytes_per_ms as format_bytes_per_ms
+
+            session = getattr(self._emitter, "server_session", None) or {}
+            audio = session.get("audio") if isinstance(session, dict) else None
+            output = audio.get("output") if isinstance(audio, dict) else None
+            fmt = output.get("format") if isinstance(output, dict) else None
+            bytes_per_ms = format_bytes_per_ms(fmt)
         return total / bytes_per_ms
 
     async def wait_for(
