@@ -84,15 +84,16 @@ def create_app(
     async def voice(request: Request) -> Response:
         form = await request.form()
         try:
-            validator.validate_webhook(
-                request.url.path, request.url.query, form, request.headers
-            )
+            validator.validate_webhook(request.url.path, request.url.query, form, request.headers)
         except InvalidTwilioSignatureError as exc:
             logger.warning("voice webhook refused: %s", exc)
             return PlainTextResponse("invalid Twilio signature", status_code=403)
         twiml = stream_twiml(
             stream_url,
-            parameters={"caller": str(form.get("From") or ""), "call_sid": str(form.get("CallSid") or "")},
+            parameters={
+                "caller": str(form.get("From") or ""),
+                "call_sid": str(form.get("CallSid") or ""),
+            },
             say=greeting,
         )
         return Response(twiml, media_type="application/xml")
@@ -145,7 +146,9 @@ def main() -> None:
         api_key=os.environ.get("OPENAI_API_KEY"),
         greeting="Connecting you to the assistant.",
     )
-    uvicorn.run(app, host=os.environ.get("HOST", "127.0.0.1"), port=int(os.environ.get("PORT", "8000")))
+    uvicorn.run(
+        app, host=os.environ.get("HOST", "127.0.0.1"), port=int(os.environ.get("PORT", "8000"))
+    )
 
 
 if __name__ == "__main__":

@@ -34,22 +34,22 @@ LONG_STORY = (
 )
 
 RULES = [
-        Rule(
-            contains="weather",
-            reply=Reply(
-                text="Let me check.",
-                function_calls=[FunctionCall("get_weather", {"city": "Paris"})],
-                then=Reply(text="It is sunny in Paris."),
-            ),
+    Rule(
+        contains="weather",
+        reply=Reply(
+            text="Let me check.",
+            function_calls=[FunctionCall("get_weather", {"city": "Paris"})],
+            then=Reply(text="It is sunny in Paris."),
         ),
-        Rule(
-            contains="billing",
-            reply=Reply(
-                function_calls=[FunctionCall("transfer_to_billing", {})],
-                then=Reply(text="Billing here, how can I help?"),
-            ),
+    ),
+    Rule(
+        contains="billing",
+        reply=Reply(
+            function_calls=[FunctionCall("transfer_to_billing", {})],
+            then=Reply(text="Billing here, how can I help?"),
         ),
-        Rule(contains="story", reply=Reply(text=LONG_STORY)),
+    ),
+    Rule(contains="story", reply=Reply(text=LONG_STORY)),
 ]
 
 

@@ -20,7 +20,12 @@ from typing import Any, Protocol, runtime_checkable
 
 from realtime_transport.errors import UserError
 
-__all__ = ["StarletteMediaSocket", "TwilioMediaSocket", "WebsocketsMediaSocket", "adapt_media_socket"]
+__all__ = [
+    "StarletteMediaSocket",
+    "TwilioMediaSocket",
+    "WebsocketsMediaSocket",
+    "adapt_media_socket",
+]
 
 
 @runtime_checkable
@@ -73,7 +78,9 @@ class StarletteMediaSocket:
             await self._ws.send_text(text)
         except Exception as exc:  # WebSocketDisconnect, RuntimeError, OSError...
             self._closed = True
-            raise ConnectionError(f"the Twilio media stream is closed ({type(exc).__name__})") from exc
+            raise ConnectionError(
+                f"the Twilio media stream is closed ({type(exc).__name__})"
+            ) from exc
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         if getattr(getattr(self._ws, "application_state", None), "name", "") == "DISCONNECTED":

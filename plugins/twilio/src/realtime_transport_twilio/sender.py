@@ -14,6 +14,7 @@ import json
 from collections import deque
 from collections.abc import Callable
 
+from ._timeouts import within
 from .media_socket import TwilioMediaSocket
 
 __all__ = ["TwilioSender"]
@@ -98,7 +99,7 @@ class TwilioSender:
             task.cancel()
             try:
                 await task
-            except BaseException:  # noqa: BLE001 - cancelled or already reported
+            except BaseException:
                 pass
 
     async def _run(self) -> None:
@@ -111,14 +112,18 @@ class TwilioSender:
                     kind, value = entries.popleft()
                     sid = self._sid
                     if kind == _MEDIA:
-                        text = f'{{"event":"media","streamSid":{sid},"media":{{"payload":"{value}"}}}}'
+                        text = (
+                            f'{{"event":"media","streamSid":{sid},"media":{{"payload":"{value}"}}}}'
+                        )
                         self.sent_media += 1
                     elif kind == _MARK:
                         text = f'{{"event":"mark","streamSid":{sid},"mark":{{"name":{value}}}}}'
                     else:
                         text = f'{{"event":"clear","streamSid":{sid}}}'
-                    await asyncio.wait_for(self._socket.send_text(text), self._timeout)
+                    await within(self._socket.send_text(text), self._timeout)
+                    if self._task is not asyncio.current_task():
+                        return
         except asyncio.CancelledError:
             raise
-        except BaseException as exc:  # noqa: BLE001 - the stream is gone; the transport decides
+        except BaseException as exc:
             self._on_failure(exc)

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from realtime_transport._json import loads
-from realtime_transport.errors import UserError
+from realtime_transport.errors import TransportNotConnectedError, UserError
 from realtime_transport.events import (
     AudioEvent,
     AudioInterruptedEvent,
@@ -37,6 +37,7 @@ from realtime_transport.events import (
 from realtime_transport.transport import ApiKey, SessionConfigLike, TransportCapabilities
 from realtime_transport_websocket.transport import OpenAIRealtimeWebSocket
 
+from ._timeouts import within
 from .input_timing import BYTES_PER_MS, INACTIVITY_SILENCE_MS, InputTiming
 from .media_socket import TwilioMediaSocket, adapt_media_socket
 from .playback import TwilioPlayback
@@ -135,7 +136,9 @@ class TwilioRealtimeTransportLayer(OpenAIRealtimeWebSocket):
         super().__init__(model=model, api_key=api_key, pinned_audio_format=PCMU, **options)
         self._twilio: TwilioMediaSocket = adapt_media_socket(twilio_websocket)
         self._inactivity_timeout_ms = (
-            None if input_audio_inactivity_timeout_ms is None else float(input_audio_inactivity_timeout_ms)
+            None
+            if input_audio_inactivity_timeout_ms is None
+            else float(input_audio_inactivity_timeout_ms)
         )
         self._twilio_idle_timeout = twilio_idle_timeout
         self._twilio_playback = TwilioPlayback(allowance_ms=float(playback_allowance_ms))
@@ -217,20 +220,23 @@ class TwilioRealtimeTransportLayer(OpenAIRealtimeWebSocket):
             reader.cancel()
             try:
                 await reader
-            except BaseException:  # noqa: BLE001 - cancelled
+            except BaseException:
                 pass
         await self._out.stop()
 
     async def _end_stream(self, why: str) -> None:
         """The call is over (``stop`` or hang-up): close the model side and the Twilio socket."""
         logger.info("twilio stream ended: %s", why)
-        if self._stream_ended is not None:
-            self._stream_ended.set()
         self._out.forget_stream()
-        await super().close()
-        await self._out.stop()
-        self._cancel_inactivity()
-        await self._twilio.close(1000, "stream ended")
+        try:
+            await super().close()
+            await self._out.stop()
+            self._cancel_inactivity()
+            await self._twilio.close(1000, "stream ended")
+        finally:
+            if self._stream_ended is None:
+                self._stream_ended = asyncio.Event()
+            self._stream_ended.set()
 
     def _reset_connection_state(self) -> None:
         super()._reset_connection_state()
@@ -256,11 +262,13 @@ class TwilioRealtimeTransportLayer(OpenAIRealtimeWebSocket):
         try:
             while True:
                 try:
-                    raw = await asyncio.wait_for(socket.receive_text(), self._twilio_idle_timeout)
+                    raw = await within(socket.receive_text(), self._twilio_idle_timeout)
                 except asyncio.TimeoutError:
                     why = f"no message from Twilio for {self._twilio_idle_timeout:g} s"
                     self._error(f"{why}; the call is treated as ended", "twilio_stream_timeout")
                     break
+                if self._reader is not asyncio.current_task():
+                    return  # close() stopped reading (its cancellation may have been swallowed)
                 if raw is None:
                     break
                 if self._handle_twilio(raw):
@@ -307,7 +315,9 @@ class TwilioRealtimeTransportLayer(OpenAIRealtimeWebSocket):
                     "twilio_unknown_event",
                 )
         except (KeyError, TypeError, ValueError, binascii.Error) as exc:
-            self._bad_twilio(f"a malformed Twilio {event[:20]!r} message ({type(exc).__name__})", raw)
+            self._bad_twilio(
+                f"a malformed Twilio {event[:20]!r} message ({type(exc).__name__})", raw
+            )
         return False
 
     def _on_twilio_start(self, message: dict[str, Any]) -> None:
@@ -357,9 +367,12 @@ class TwilioRealtimeTransportLayer(OpenAIRealtimeWebSocket):
         if self._status != "connected":
             return
         gap = self._input.gap_ms(media.get("timestamp"), len(audio))
-        if gap:
-            self.send_audio(b"\xff" * (gap * BYTES_PER_MS))
-        self.send_audio(audio)
+        try:
+            if gap:
+                self.send_audio(b"\xff" * (gap * BYTES_PER_MS))
+            self.send_audio(audio)
+        except TransportNotConnectedError:
+            return  # the model side is closing; its close is reported on its own
         self._arm_inactivity()
 
     def _on_twilio_mark(self, message: dict[str, Any]) -> None:
@@ -376,7 +389,7 @@ class TwilioRealtimeTransportLayer(OpenAIRealtimeWebSocket):
         digit = dtmf.get("digit") if isinstance(dtmf, dict) else None
         if not isinstance(digit, str) or not digit:
             raise ValueError("dtmf without a digit")
-        self.emit("dtmf", DtmfEvent(digit))
+        self.emit("dtmf", DtmfEvent(digit, provider_data=message))
 
     def _bad_twilio(self, what: str, raw: str) -> None:
         excerpt = raw[:80] if isinstance(raw, str) else repr(raw)[:80]
@@ -390,16 +403,17 @@ class TwilioRealtimeTransportLayer(OpenAIRealtimeWebSocket):
         self.emit("error", ErrorEvent(message=message, source="transport", code=code, error=exc))
 
     def _twilio_send_failed(self, exc: BaseException) -> None:
-        if isinstance(exc, asyncio.TimeoutError):
-            text = "sending to Twilio timed out"
+        """The writer could not send: close the socket so the reader ends the call."""
+        if isinstance(exc, ConnectionError):
+            logger.info("the Twilio socket closed while sending (the caller hung up)")
         else:
-            text = f"sending to Twilio failed ({type(exc).__name__})"
-        self._error(f"{text}; the call is treated as ended", "twilio_send_failed", exc)
-        reader = self._reader
-        if reader is not None:
-            reader.cancel()
-            self._reader = None
-        task = asyncio.get_running_loop().create_task(self._end_stream(text))
+            text = "timed out" if isinstance(exc, asyncio.TimeoutError) else f"failed ({exc!r})"
+            self._error(
+                f"sending to Twilio {text}; the call is treated as ended", "twilio_send_failed", exc
+            )
+        task = asyncio.get_running_loop().create_task(
+            self._twilio.close(1011, "send failed"), name="twilio-close"
+        )
         _background.add(task)
         task.add_done_callback(_background.discard)
 
@@ -487,7 +501,10 @@ class TwilioRealtimeTransportLayer(OpenAIRealtimeWebSocket):
         if self._status != "connected" or not (self._active_response or playback.active):
             return
         cuts = playback.truncations()
-        discarded = [*playback.response_ids(), *([self._active_response] if self._active_response else [])]
+        discarded = [
+            *playback.response_ids(),
+            *([self._active_response] if self._active_response else []),
+        ]
         known = self._discarded_responses
         for response_id in discarded:
             if response_id not in known:

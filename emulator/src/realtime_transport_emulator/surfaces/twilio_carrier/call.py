@@ -158,8 +158,11 @@ class TwilioCarrier:
         target = self._connect_url(stream_url, voice_url)
         try:
             ws = await connect(
-                target, additional_headers=headers, open_timeout=self.connect_timeout,
-                compression=None, max_size=2**20,
+                target,
+                additional_headers=headers,
+                open_timeout=self.connect_timeout,
+                compression=None,
+                max_size=2**20,
             )
         except InvalidStatus as exc:
             raise CarrierError(
@@ -167,7 +170,9 @@ class TwilioCarrier:
                 "error 31920: the WebSocket handshake did not return 101)"
             ) from None
         except OSError as exc:
-            raise CarrierError(f"could not connect to the stream URL {target} (31901): {exc}") from None
+            raise CarrierError(
+                f"could not connect to the stream URL {target} (31901): {exc}"
+            ) from None
         call = _Call(self, ws, record)
         try:
             await call.run(script, send_stop=send_stop)
@@ -242,7 +247,8 @@ class _Call:
         if send_stop and not self.closed.is_set():
             self._send_now(
                 self._message(
-                    "stop", stop={"accountSid": self.carrier.account_sid, "callSid": self.record.call_sid}
+                    "stop",
+                    stop={"accountSid": self.carrier.account_sid, "callSid": self.record.call_sid},
                 )
             )
             self.record.ended_by = "stop"
@@ -263,8 +269,13 @@ class _Call:
             frames = max(1, round(step.ms / FRAME_MS))
             self.clock_ms += frames * FRAME_MS  # the stream clock runs on; nothing is sent
             self.frames_sent += frames
+            due = self.started_at + self.frames_sent * FRAME_MS / 1000
+            while not self.closed.is_set() and time.monotonic() < due:
+                await asyncio.sleep(min(0.1, max(0.0, due - time.monotonic())))
         elif isinstance(step, Dtmf):
-            self._send_now(self._message("dtmf", dtmf={"track": "inbound_track", "digit": step.digit}))
+            self._send_now(
+                self._message("dtmf", dtmf={"track": "inbound_track", "digit": step.digit})
+            )
         elif isinstance(step, Raw):
             self._send_now(step.text)
         elif isinstance(step, WaitForAgent):
@@ -282,7 +293,9 @@ class _Call:
                 if quiet is not None and quiet * 1000 >= step.quiet_ms:
                     return
                 if time.monotonic() > deadline or self.closed.is_set():
-                    raise CarrierError(f"the agent did not finish speaking within {step.timeout:g} s")
+                    raise CarrierError(
+                        f"the agent did not finish speaking within {step.timeout:g} s"
+                    )
                 await self._frame(SILENCE_FRAME)
 
     async def _frame(self, audio: bytes) -> None:
@@ -363,7 +376,9 @@ def parse_stream_twiml(twiml: str) -> tuple[str, dict[str, str]]:
     try:
         root = ET.fromstring(twiml)
     except ET.ParseError as exc:
-        raise CarrierError(f"the voice webhook did not return TwiML ({exc}): {twiml[:200]!r}") from None
+        raise CarrierError(
+            f"the voice webhook did not return TwiML ({exc}): {twiml[:200]!r}"
+        ) from None
     if root.tag != "Response":
         raise CarrierError(f"TwiML must have a <Response> root, got <{root.tag}>")
     stream = root.find("./Connect/Stream")

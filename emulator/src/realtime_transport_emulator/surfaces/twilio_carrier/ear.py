@@ -42,7 +42,7 @@ class Utterance:
 
 @dataclass
 class ClearRecord:
-    """A ``clear`` from the app: when, how much of the utterance had been heard, what was dropped."""
+    """A ``clear`` from the app: when, how much of the utterance was heard, what was dropped."""
 
     at: float
     heard_ms: float
