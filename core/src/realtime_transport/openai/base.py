@@ -126,7 +126,9 @@ class OpenAIRealtimeBase(RealtimeTransportLayer):
         self._typed_events = typed_events
         self._pinned_audio_format = dict(pinned_audio_format) if pinned_audio_format else None
         self._sequencer = ResponseCreateSequencer(self._send_json, self._report_send_error)
-        self._server_session: dict[str, Any] = {}
+        # The echoed session as compact JSON, parsed on access: every connected session holds
+        # one, and as a dict it was the largest object per connection (≈2 KiB).
+        self._server_session = ""
         self._output_bytes_per_ms = 48.0
         self._initial_config: dict[str, Any] = {}
         # Late audio of interrupted responses is dropped (bounded memory of recent ids).
@@ -139,13 +141,15 @@ class OpenAIRealtimeBase(RealtimeTransportLayer):
 
     @property
     def server_session(self) -> dict[str, Any]:
-        """The session as the server last echoed it (``session.created``/``session.updated``)."""
-        return self._server_session
+        """The session as the server last echoed it (``session.created``/``session.updated``).
+
+        A fresh dict on each access (kept as compact JSON while connected)."""
+        return loads(self._server_session) if self._server_session else {}
 
     def _reset_connection_state(self) -> None:
         self._sequencer.release()
         self._session_updates = []
-        self._server_session = {}
+        self._server_session = ""
         self._output_bytes_per_ms = 48.0
         self._discarded_responses = []
 
@@ -462,7 +466,8 @@ class OpenAIRealtimeBase(RealtimeTransportLayer):
         session = data.get("session")
         if not isinstance(session, dict):
             return
-        self._server_session = session
+        # str, not orjson's bytes: those keep its whole output buffer (8 KiB) allocated
+        self._server_session = dumps(session).decode()
         from ..audio import bytes_per_ms
 
         audio = session.get("audio") or {}
@@ -602,6 +607,6 @@ class OpenAIRealtimeBase(RealtimeTransportLayer):
 
     def _server_interrupts_itself(self) -> bool:
         """The echoed session says the server cancels responses itself on speech."""
-        audio = self._server_session.get("audio") or {}
+        audio = self.server_session.get("audio") or {}
         turn = ((audio.get("input") or {}) if isinstance(audio, dict) else {}).get("turn_detection")
         return bool(isinstance(turn, dict) and turn.get("interrupt_response"))
