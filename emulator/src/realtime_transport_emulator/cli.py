@@ -23,7 +23,8 @@ def build_parser(prog: str = "realtime-transport emulator") -> argparse.Argument
         prog=prog,
         description="Run an offline, deterministic Realtime API server (GA wire protocol) "
         "on this machine: no OpenAI account or network needed. "
-        "`sip-call WEBHOOK_URL` simulates an incoming SIP call instead (see its --help).",
+        "`sip-call WEBHOOK_URL` simulates an incoming SIP call instead, `twilio-call VOICE_URL` "
+        "a Twilio phone call (see their --help).",
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     parser.add_argument(
@@ -82,6 +83,10 @@ def main(argv: list[str] | None = None) -> int:
         from realtime_transport_emulator.surfaces.sip.cli import main as sip_call
 
         return sip_call(argv[1:])
+    if argv[:1] == ["twilio-call"]:
+        from realtime_transport_emulator.surfaces.twilio_carrier.cli import main as twilio_call
+
+        return twilio_call(argv[1:])
     args = build_parser().parse_args(argv)
     from realtime_transport_emulator.faults import Faults
     from realtime_transport_emulator.model.script import Script, ScriptError

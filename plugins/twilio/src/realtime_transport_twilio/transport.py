@@ -252,7 +252,14 @@ class TwilioRealtimeTransportLayer(OpenAIRealtimeWebSocket):
 
     def build_session_payload(self, config: SessionConfigLike | None) -> dict[str, Any]:
         """Any config, with both audio formats pinned to ``audio/pcmu`` (coerced with a warning)."""
-        return super().build_session_payload(config)
+        return super().build_session_payload(_without_default_formats(config))
+
+    def _send_session_update(
+        self, config: SessionConfigLike | None, *, defaults: bool, event_id: str | None = None
+    ) -> None:
+        super()._send_session_update(
+            _without_default_formats(config), defaults=defaults, event_id=event_id
+        )
 
     # -- Twilio inbound ----------------------------------------------------------------------
 
@@ -538,6 +545,30 @@ TwilioRealtimeTransportLayer._handler_table = {
     **TwilioRealtimeTransportLayer._handler_table,
     "input_audio_buffer.speech_stopped": TwilioRealtimeTransportLayer._on_speech_stopped,
 }
+
+
+def _without_default_formats(config: SessionConfigLike | None) -> dict[str, Any] | None:
+    """``config`` without formats equal to the SDK default (PCM 24 kHz).
+
+    A ``RealtimeSession`` seeds every config with the default format, which nobody chose for a
+    phone call; it is replaced by mu-law silently. Any other non-mu-law format is replaced with
+    a warning (by the core's pinning). An explicit PCM 24 kHz cannot be told from the default.
+    """
+    if config is None:
+        return None
+    from realtime_transport.config import DEFAULT_AUDIO_FORMAT, normalize_audio_format, to_ga_config
+
+    ga = to_ga_config(config)
+    audio = ga.get("audio")
+    if not isinstance(audio, dict):
+        return ga
+    cleaned = dict(audio)
+    for channel in ("input", "output"):
+        part = cleaned.get(channel)
+        if isinstance(part, dict) and "format" in part:
+            if normalize_audio_format(part["format"]) == dict(DEFAULT_AUDIO_FORMAT):
+                cleaned[channel] = {k: v for k, v in part.items() if k != "format"}
+    return {**ga, "audio": cleaned}
 
 
 def _format_type(value: Any) -> str | None:
