@@ -124,6 +124,10 @@ _EXPORTS: dict[str, str] = {
     "DONT_LOG_MODEL_DATA_ENV": "log_privacy",
     "DONT_LOG_TOOL_DATA_ENV": "log_privacy",
     "RealtimeSession": "session",
+    "ReconnectPolicy": "session.reconnect",
+    "ReconnectingEvent": "session.reconnect",
+    "ReconnectedEvent": "session.reconnect",
+    "ReconnectFailedEvent": "session.reconnect",
     "ToolErrorFormatterArgs": "session",
     "compute_initial_session_config": "session",
     "SESSION_EVENTS": "session_events",
@@ -240,6 +244,10 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
     from .session import RealtimeSession as RealtimeSession
     from .session import ToolErrorFormatterArgs as ToolErrorFormatterArgs
     from .session import compute_initial_session_config as compute_initial_session_config
+    from .session.reconnect import ReconnectedEvent as ReconnectedEvent
+    from .session.reconnect import ReconnectFailedEvent as ReconnectFailedEvent
+    from .session.reconnect import ReconnectingEvent as ReconnectingEvent
+    from .session.reconnect import ReconnectPolicy as ReconnectPolicy
     from .session_events import *  # noqa: F403
     from .tool_guardrails import *  # noqa: F403
     from .tools import *  # noqa: F403

@@ -70,6 +70,10 @@ SESSION_EVENTS = (
     "dtmf",
     "connected",
     "disconnected",
+    "connection_change",
+    "reconnecting",
+    "reconnected",
+    "reconnect_failed",
 )
 
 

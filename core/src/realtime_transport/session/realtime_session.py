@@ -25,6 +25,7 @@ from .history_audio import DEFAULT_MAX_BYTES
 from .hosted_mcp import HostedMcp
 from .local_mcp import LocalMcp
 from .output_guardrails import OutputGuardrailRunner
+from .reconnect import Reconnector, ReconnectPolicy
 from .runtime import SessionRuntime, logger
 from .session_config import default_config, tracing_setting
 from .session_emitter import SessionEmitter
@@ -87,6 +88,7 @@ class RealtimeSession(SessionEmitter):
         pre_approval_input_guardrails: bool = False,
         log_model_data: bool | None = None,
         log_tool_data: bool | None = None,
+        reconnect: ReconnectPolicy | None = None,
     ) -> None:
         super().__init__()
         if not isinstance(agent, RealtimeAgent):
@@ -153,6 +155,15 @@ class RealtimeSession(SessionEmitter):
             self._runtime, store_audio=history_store_audio, max_audio_bytes=history_audio_max_bytes
         )
         self._listeners_attached = False
+        if reconnect is not None and not isinstance(reconnect, ReconnectPolicy):
+            raise UserError("reconnect must be a ReconnectPolicy (or None: never reconnect)")
+        self._reconnector = (
+            Reconnector(self._runtime, reconnect, self._reconnect_transport, self._end_streams)
+            if reconnect is not None
+            else None
+        )
+        self._closed_by_app = False
+        self._connect_args: dict[str, Any] = {}
 
     # -- public properties ---------------------------------------------------------------------
 
@@ -212,6 +223,14 @@ class RealtimeSession(SessionEmitter):
                 f"the session is already {self._transport.status}; call close() before "
                 "connecting again"
             )
+        if self._reconnector is not None:
+            self._reconnector.cancel()  # an explicit connect() replaces a pending reconnect
+            self._reconnector.attached_to_call = call_id is not None
+        self._closed_by_app = False
+        self._connect_args = {
+            "api_key": api_key if api_key is not None else self._api_key,
+            "url": url,
+        }
         self._runtime.generation += 1
         generation = self._runtime.generation
         self._reset_connection_state()
@@ -244,6 +263,9 @@ class RealtimeSession(SessionEmitter):
         synchronous listener); ``await session.close()`` waits for the transport to close.
         """
         self._runtime.generation += 1
+        self._closed_by_app = True
+        if self._reconnector is not None:
+            self._reconnector.cancel()
         self._reset_connection_state()
         task = asyncio.get_running_loop().create_task(self._close_transport())
         task.add_done_callback(_consume_task_exception)
@@ -381,6 +403,34 @@ class RealtimeSession(SessionEmitter):
 
     # -- internals: state ------------------------------------------------------------------------
 
+    async def _reconnect_transport(self) -> None:
+        """Connect the transport again for the current agent (the reconnect policy's step)."""
+        self._runtime.generation += 1  # late work of the dropped connection is dropped
+        generation = self._runtime.generation
+        self._reset_connection_state()
+        agent = self._runtime.agent
+        tools = await prepare_agent_tools(agent, self._context)
+        config = await self._agents.session_config(agent, tools)
+        if generation != self._runtime.generation or self._closed_by_app:
+            raise TransportConnectionError("the session was closed while it was reconnecting")
+        self._runtime.tools = tools
+        self._tools_changed()
+        await self._transport.connect(
+            api_key=self._connect_args.get("api_key"),
+            model=self._model,
+            url=self._connect_args.get("url"),
+            initial_session_config=config,
+        )
+        self._agents.last_config = config
+
+    def _lost_on_drop(self) -> list[str]:
+        lost = ["audio in flight in either direction (unplayed reply audio, uncommitted input)"]
+        if self._runtime.active_response_id is not None:
+            lost.append(f"response {self._runtime.active_response_id} was cut off")
+        if self._runtime.tasks:
+            lost.append("tool calls, approvals or guardrails still running were dropped")
+        return lost
+
     def _reset_connection_state(self) -> None:
         """Forget what the connection that ended had under way (no events)."""
         self._runtime.reset()
@@ -405,6 +455,7 @@ class RealtimeSession(SessionEmitter):
         t.on("error", self._on_transport_error)
         t.on("connected", self._on_connected)
         t.on("disconnected", self._on_disconnected)
+        t.on("connection_change", self._on_connection_change)
         t.on("turn_started", self._turns.on_turn_started)
         t.on("turn_done", self._turns.on_turn_done)
         t.on("usage_update", self._turns.on_usage)
@@ -440,7 +491,20 @@ class RealtimeSession(SessionEmitter):
     def _on_disconnected(self, event: ConnectionEvent) -> None:
         self._turns.audio_started = False
         self.emit("disconnected", event)
+        reconnector = self._reconnector
+        if reconnector is not None and reconnector.active and not self._closed_by_app:
+            return  # a failed attempt: the reconnect loop decides what comes next
+        if (
+            reconnector is not None
+            and not self._closed_by_app
+            and reconnector.should_retry(event.reason)
+        ):
+            reconnector.start(event.reason or "disconnected", self.history, self._lost_on_drop())
+            return  # event streams stay open across the reconnect
         self._end_streams()
+
+    def _on_connection_change(self, status: str) -> None:
+        self.emit("connection_change", status)  # every transition, across reconnects too
 
 
 def _resolve_transport(

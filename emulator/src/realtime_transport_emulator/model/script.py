@@ -32,7 +32,8 @@ or the same as JSON/YAML (``Script.from_file``)::
 
 ``then`` is the reply to the response requested after the client sent a
 ``function_call_output`` for one of the calls. ``echo`` speaks the user's own audio back (or
-the user's text, synthesized). ``{user_text}`` in a reply is replaced by the user text.
+the user's text, synthesized). ``{user_text}`` in a reply is replaced by the user text,
+``{conversation}`` by every message the server holds (``role: text | ...``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What a response says: the scripted text or an echo, as speech when audio is asked for.
 
 Deciding the content is kept apart from streaming it (:mod:`.response_stream`): these functions
-do no I/O, so the rules for echo, ``{user_text}`` and ``max_output_tokens`` cuts can be read and
+do no I/O, so the rules for echo, ``{user_text}``, ``{conversation}`` and ``max_output_tokens`` cuts can be read and
 changed in one place.
 """
 
@@ -33,6 +33,11 @@ def compose_message(
     if reply.echo:
         return _echo(user_text, context, output_format)
     text = (reply.text or "").replace("{user_text}", user_text)
+    if "{conversation}" in text:  # what the server holds, e.g. to check a re-seeded history
+        held = " | ".join(
+            f"{item.role}: {item.text()}" for item in context if item.type == "message"
+        )
+        text = text.replace("{conversation}", held)
     if output_format is None:
         return text, None
     return text, synthesize(text, output_format, duration_ms=reply.audio_ms)
