@@ -35,13 +35,17 @@ class SessionEmitter(EventEmitter):
     def events(self, names: Iterable[str] | None = None, *, maxsize: int = 1024) -> EventStream:
         """Session events for ``async for`` (see :meth:`EventEmitter.events` for the bounds).
 
-        Default: every session event except ``transport_event`` (the raw server firehose; name it
-        explicitly to get it). The stream ends after ``disconnected`` or ``close()``.
+        Default: every session event except ``transport_event`` (the raw server firehose) and
+        ``connection_change`` (each status step, which ``connected``/``disconnected`` and the
+        reconnect events summarise); name them explicitly to get them. The stream ends after
+        ``disconnected`` or ``close()`` (with a reconnect policy: once reconnecting gives up).
         """
         chosen = (
             tuple(names)
             if names is not None
-            else tuple(n for n in SESSION_EVENTS if n != "transport_event")
+            else tuple(
+                n for n in SESSION_EVENTS if n not in ("transport_event", "connection_change")
+            )
         )
         return self._open_stream(chosen, maxsize)
 

@@ -1,8 +1,8 @@
 """What a response says: the scripted text or an echo, as speech when audio is asked for.
 
 Deciding the content is kept apart from streaming it (:mod:`.response_stream`): these functions
-do no I/O, so the rules for echo, ``{user_text}``, ``{conversation}`` and ``max_output_tokens`` cuts can be read and
-changed in one place.
+do no I/O, so the rules for echo, ``{user_text}``, ``{conversation}`` and ``max_output_tokens``
+cuts can be read and changed in one place.
 """
 
 from __future__ import annotations
