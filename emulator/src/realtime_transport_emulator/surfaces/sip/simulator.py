@@ -158,22 +158,30 @@ class SipSimulator:
         secret = WRONG_SECRET if bad_signature else self.webhook_secret
         signature = sign(secret, webhook_id, now, body)
         deliveries: list[Delivery] = []
-        for _ in range(2 if duplicate_delivery else 1):
-            delivery = await post_delivery(
-                webhook_url,
-                body,
-                webhook_id=webhook_id,
-                timestamp=now,
-                signature=signature,
-                timeout=accept_timeout,
-                signed_correctly=not bad_signature,
-            )
-            deliveries.append(delivery)
-            say(
-                f"webhook {webhook_id} ({'signed' if not bad_signature else 'BAD signature'}): "
-                + (f"HTTP {delivery.status}" if delivery.status else f"failed: {delivery.error}")
-                + f" in {delivery.seconds * 1000:.0f} ms"
-            )
+        import httpx
+
+        async with httpx.AsyncClient(trust_env=False) as client:
+            for _ in range(2 if duplicate_delivery else 1):
+                delivery = await post_delivery(
+                    webhook_url,
+                    body,
+                    webhook_id=webhook_id,
+                    timestamp=now,
+                    signature=signature,
+                    timeout=accept_timeout,
+                    signed_correctly=not bad_signature,
+                    client=client,
+                )
+                deliveries.append(delivery)
+                say(
+                    f"webhook {webhook_id} ({'BAD signature' if bad_signature else 'signed'}): "
+                    + (
+                        f"HTTP {delivery.status}"
+                        if delivery.status
+                        else f"failed: {delivery.error}"
+                    )
+                    + f" in {delivery.seconds * 1000:.0f} ms"
+                )
         try:
             await self._converse(
                 call, caller_says, dtmf, accept_timeout, turn_timeout, greeting_timeout, say

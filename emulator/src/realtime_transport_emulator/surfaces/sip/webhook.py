@@ -76,8 +76,10 @@ async def post_delivery(
     signature: str,
     timeout: float,
     signed_correctly: bool,
+    client: Any = None,
 ) -> Delivery:
-    """POST one delivery (httpx); a network failure is a Delivery with ``status=None``."""
+    """POST one delivery (httpx; ``client``: an ``httpx.AsyncClient`` to reuse); a network
+    failure is a Delivery with ``status=None``."""
     import time
 
     import httpx
@@ -91,8 +93,11 @@ async def post_delivery(
     }
     started = time.monotonic()
     try:
-        async with httpx.AsyncClient(timeout=timeout, trust_env=False) as client:
-            response = await client.post(url, content=body, headers=headers)
+        if client is not None:
+            response = await client.post(url, content=body, headers=headers, timeout=timeout)
+        else:
+            async with httpx.AsyncClient(timeout=timeout, trust_env=False) as own:
+                response = await own.post(url, content=body, headers=headers)
     except httpx.HTTPError as exc:
         return Delivery(
             webhook_id,
