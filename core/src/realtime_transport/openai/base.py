@@ -241,8 +241,13 @@ class OpenAIRealtimeBase(RealtimeTransportLayer):
         from ..config import build_session_payload
 
         return build_session_payload(
-            config, model=self.current_model, pinned_audio_format=self._pinned_audio_format
+            config, model=self._session_model(), pinned_audio_format=self._pinned_audio_format
         )
+
+    def _session_model(self) -> str | None:
+        """The model a ``session.update`` names when the config does not (SIP: none, a call's
+        model is fixed when it is accepted)."""
+        return self.current_model
 
     def update_session_config(
         self, config: SessionConfigLike, *, event_id: str | None = None
@@ -265,7 +270,7 @@ class OpenAIRealtimeBase(RealtimeTransportLayer):
 
         session = build_session_payload(
             config,
-            model=self.current_model,
+            model=self._session_model(),
             defaults=defaults,
             pinned_audio_format=self._pinned_audio_format,
         )

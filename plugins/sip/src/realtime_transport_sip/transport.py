@@ -92,20 +92,10 @@ class OpenAIRealtimeSIP(OpenAIRealtimeWebSocket):
         )
         self.call_id = call_id
 
-    def build_session_payload(
-        self, config: SessionConfigLike | None, *, defaults: bool = True
-    ) -> dict[str, Any]:
-        """As the base, but ``model`` only when the config names one: a call's model is fixed
-        when it is accepted, and a different one in ``session.update`` would be refused."""
-        from realtime_transport.config import build_session_payload
-
-        return build_session_payload(
-            config, defaults=defaults, pinned_audio_format=self._pinned_audio_format
-        )
-
-    def _send_session_update(self, config: SessionConfigLike | None, *, defaults: bool) -> None:
-        session = self.build_session_payload(config, defaults=defaults)
-        self._send_json({"type": "session.update", "session": session})
+    def _session_model(self) -> str | None:
+        """A call's model is fixed when it is accepted: ``session.update`` names a model only
+        when the config does (a different one would be refused)."""
+        return None
 
     def send_audio(self, data: bytes, *, commit: bool = False) -> None:
         raise UnsupportedOperationError(
