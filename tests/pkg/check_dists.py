@@ -27,6 +27,7 @@ DISTRIBUTIONS = {
     "plugins/websocket": ("realtime_transport_websocket", {"realtime_transport": {"websocket"}}),
     "plugins/cloudflare": ("realtime_transport_cloudflare", {"realtime_transport": {"cloudflare"}}),
     "plugins/sip": ("realtime_transport_sip", {"realtime_transport": {"sip"}}),
+    "plugins/twilio": ("realtime_transport_twilio", {"realtime_transport": {"twilio"}}),
 }
 
 
