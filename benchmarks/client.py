@@ -96,6 +96,12 @@ def import_contender(name: str) -> Callable[[str, Recorder], Awaitable[Session]]
         return _agents_session()
     if name == "openai-client":
         return _openai_client()
+    if name == "ours-cloudflare":
+        return _ours_cloudflare(pump=False)
+    if name == "ours-cloudflare-pump":
+        return _ours_cloudflare(pump=True)
+    if name == "httpx-ws":
+        return _httpx_ws()
     raise SystemExit(f"unknown contender {name!r}")
 
 
@@ -158,6 +164,85 @@ def _ours_transport() -> Callable[[str, Recorder], Awaitable[Session]]:
         transport.on("audio", lambda event: record(event.data))
         await transport.connect(api_key="sk-bench")
         return Ours(transport)
+
+    return open_
+
+
+def _ours_cloudflare(*, pump: bool) -> Callable[[str, Recorder], Awaitable[Session]]:
+    """The cloudflare transport: upgrade through httpx, then ours framing on the connection.
+
+    ``pump``: frame through the network stream's read/write tasks (what TLS and tunnels use)
+    instead of taking the asyncio transport over (plain TCP): websockets' sans-I/O parser via
+    httpx's stream, the alternative the issue measured."""
+    from realtime_transport_cloudflare import httpx_upgrade
+    from realtime_transport_cloudflare.transport import CloudflareRealtimeTransportLayer
+
+    if pump:
+        httpx_upgrade.take_over_transport = lambda stream, socket: False  # type: ignore[assignment]
+
+    class Ours(Session):
+        def __init__(self, transport: CloudflareRealtimeTransportLayer) -> None:
+            self.transport = transport
+            self.send = transport.send_audio
+
+        async def close(self) -> None:
+            await self.transport.close()
+
+    async def open_(url: str, record: Recorder) -> Session:
+        transport = CloudflareRealtimeTransportLayer(url=url, typed_events="dict")
+        transport.on("audio", lambda event: record(event.data))
+        await transport.connect(api_key="sk-bench")
+        return Ours(transport)
+
+    return open_
+
+
+def _httpx_ws() -> Callable[[str, Recorder], Awaitable[Session]]:
+    """Naive httpx-ws (wsproto over httpx's stream, its own reader task and queue) + json."""
+    import base64
+    import json as jsonlib
+
+    import httpx
+    from httpx_ws import aconnect_ws
+
+    client = httpx.AsyncClient(limits=httpx.Limits(max_connections=None))
+
+    class HttpxWs(Session):
+        is_async_send = True
+
+        def __init__(self, context: Any, ws: Any, record: Recorder) -> None:
+            self.context, self.ws = context, ws
+            self.task = asyncio.ensure_future(self.reader(record))
+
+        async def reader(self, record: Recorder) -> None:
+            while True:
+                event = jsonlib.loads(await self.ws.receive_text())
+                if event["type"] == "response.output_audio.delta":
+                    record(base64.b64decode(event["delta"]))
+
+        async def send(self, pcm: bytes) -> None:
+            await self.ws.send_text(
+                jsonlib.dumps(
+                    {"type": "input_audio_buffer.append", "audio": base64.b64encode(pcm).decode()}
+                )
+            )
+
+        async def close(self) -> None:
+            self.task.cancel()
+            await self.context.__aexit__(None, None, None)
+
+    async def open_(url: str, record: Recorder) -> Session:
+        context = aconnect_ws(
+            url.replace("ws://", "http://", 1) + "?model=gpt-realtime",
+            client,
+            headers={"Authorization": "Bearer sk-bench"},
+            subprotocols=["realtime"],
+            max_message_size_bytes=16 * 1024 * 1024,
+        )
+        ws = await context.__aenter__()
+        update = {"type": "session.update", "session": {"type": "realtime"}}
+        await ws.send_text(jsonlib.dumps(update))
+        return HttpxWs(context, ws, record)
 
     return open_
 
