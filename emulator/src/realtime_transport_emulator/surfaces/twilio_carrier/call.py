@@ -351,7 +351,7 @@ class _Call:
                         self.record.bad_messages.append(f"31924 {exc}: {str(raw)[:100]}")
         except ConnectionClosed:
             pass
-        self.record.close_code = self.ws.close_code
+        self.record.close_code = self.ws.protocol.close_code  # ws.close_code needs websockets>=15
         self.closed.set()
 
     async def shutdown(self) -> None:
@@ -362,7 +362,7 @@ class _Call:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.ws.close(), 2.0)
         if self.record.close_code is None:
-            self.record.close_code = self.ws.close_code
+            self.record.close_code = self.ws.protocol.close_code  # ws.close_code needs websockets>=15
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:
