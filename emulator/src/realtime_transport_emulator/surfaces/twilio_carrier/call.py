@@ -362,7 +362,7 @@ class _Call:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.ws.close(), 2.0)
         if self.record.close_code is None:
-            self.record.close_code = self.ws.protocol.close_code  # ws.close_code needs websockets>=15
+            self.record.close_code = self.ws.protocol.close_code
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:
