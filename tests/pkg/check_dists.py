@@ -28,6 +28,7 @@ DISTRIBUTIONS = {
     "plugins/cloudflare": ("realtime_transport_cloudflare", {"realtime_transport": {"cloudflare"}}),
     "plugins/sip": ("realtime_transport_sip", {"realtime_transport": {"sip"}}),
     "plugins/twilio": ("realtime_transport_twilio", {"realtime_transport": {"twilio"}}),
+    "plugins/webrtc": ("realtime_transport_webrtc", {"realtime_transport": {"webrtc"}}),
 }
 
 

@@ -133,7 +133,8 @@ def downmix(frame: Any) -> npt.NDArray[np.int16]:
         mixed = samples.astype(np.int32).sum(axis=0) // channels
     else:
         mixed = samples.reshape(-1, channels).astype(np.int32).sum(axis=1) // channels
-    return mixed.astype(np.int16)
+    result: npt.NDArray[np.int16] = mixed.astype(np.int16)
+    return result
 
 
 class RemoteAudioReader:

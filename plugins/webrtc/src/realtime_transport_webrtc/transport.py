@@ -13,7 +13,7 @@ import asyncio
 import inspect
 import logging
 import os
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 from realtime_transport.errors import (
@@ -292,8 +292,7 @@ class OpenAIRealtimeWebRTC(OpenAIRealtimeBase):
         if isinstance(exc, asyncio.TimeoutError):
             return ConnectTimeoutError(redact(str(exc) or "connect timed out", secret))
         return WebRTCConnectError(
-            f"connecting failed at step {step!r}: {type(exc).__name__}: "
-            f"{redact(str(exc), secret)}",
+            f"connecting failed at step {step!r}: {type(exc).__name__}: {redact(str(exc), secret)}",
             step=step,
         )
 
@@ -301,8 +300,7 @@ class OpenAIRealtimeWebRTC(OpenAIRealtimeBase):
         from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection
 
         servers = [
-            s if isinstance(s, RTCIceServer) else RTCIceServer(**dict(s))
-            for s in self._ice_servers
+            s if isinstance(s, RTCIceServer) else RTCIceServer(**dict(s)) for s in self._ice_servers
         ]
         pc: Any = RTCPeerConnection(RTCConfiguration(iceServers=servers))
         self._pc = pc
@@ -367,9 +365,13 @@ class OpenAIRealtimeWebRTC(OpenAIRealtimeBase):
                     step="ice",
                 )
             if pc.connectionState == "failed":
-                raise WebRTCConnectError("DTLS failed: the secure handshake did not complete", step="dtls")
+                raise WebRTCConnectError(
+                    "DTLS failed: the secure handshake did not complete", step="dtls"
+                )
             if self._channel.readyState == "closed":
-                raise WebRTCConnectError("the data channel closed before opening", step="data_channel")
+                raise WebRTCConnectError(
+                    "the data channel closed before opening", step="data_channel"
+                )
             if loop.time() >= deadline:
                 raise ConnectTimeoutError(self._stuck_step_message())
             await asyncio.sleep(0.005)
@@ -472,8 +474,8 @@ class OpenAIRealtimeWebRTC(OpenAIRealtimeBase):
         if self._playing is not None:
             self.emit("audio", AudioEvent(pcm, self._playing, self._current_item, 0))
 
-    def _spawn(self, coro: Awaitable[None]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)  # type: ignore[arg-type]
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -597,12 +599,11 @@ class OpenAIRealtimeWebRTC(OpenAIRealtimeBase):
         self._reader = None
         current = asyncio.current_task()
         tasks = [t for t in self._tasks if t is not current]
-        for step in (
-            lambda: channel.close() if channel is not None else None,
-            lambda: owned.stop() if owned is not None else None,
-        ):
+        for resource, method in ((channel, "close"), (owned, "stop")):
+            if resource is None:
+                continue
             try:
-                step()
+                getattr(resource, method)()
             except Exception as exc:
                 failures.append(exc)
         for task in tasks:
@@ -632,7 +633,11 @@ class OpenAIRealtimeWebRTC(OpenAIRealtimeBase):
             )
 
 
-_BUFFER_EVENTS = ("output_audio_buffer.started", "output_audio_buffer.stopped", "output_audio_buffer.cleared")
+_BUFFER_EVENTS = (
+    "output_audio_buffer.started",
+    "output_audio_buffer.stopped",
+    "output_audio_buffer.cleared",
+)
 
 
 def _with_buffer_handlers(cls: type[OpenAIRealtimeWebRTC]) -> None:
