@@ -255,6 +255,7 @@ class OpenAIRealtimeWebRTC(OpenAIRealtimeBase):
             await self._wait_for_channel(attempt, deadline)
             await self._wait_for_ack(attempt)
             self._set_status("connected")
+            await asyncio.sleep(0)  # a `connected` listener may have scheduled close()
             self._check_attempt(attempt)
         except BaseException as exc:
             if self._attempt is attempt:  # else close() already tore this attempt down
@@ -408,7 +409,7 @@ class OpenAIRealtimeWebRTC(OpenAIRealtimeBase):
     def _on_channel_open(self, channel: Any) -> None:
         """Send the initial ``session.update`` first, before any server event is handled."""
         if channel is self._channel:
-            self.update_session_config(self._initial_config)
+            self._send_initial_session_update()
 
     def _on_state(self, pc: Any) -> None:
         if pc is not self._pc:
@@ -539,7 +540,7 @@ class OpenAIRealtimeWebRTC(OpenAIRealtimeBase):
     def send_audio(self, data: bytes, *, commit: bool = False) -> None:
         """Caller audio (PCM16 24 kHz): onto the transport's own track; over the data channel
         when the app supplied the track (``media_track``/``local_audio``)."""
-        if self._status != "connected":
+        if not self._audio_may_go():
             return
         track = self._input
         if isinstance(track, PcmInputTrack):
@@ -573,8 +574,12 @@ class OpenAIRealtimeWebRTC(OpenAIRealtimeBase):
     # -- close -------------------------------------------------------------------------------
 
     async def close(self) -> None:
+        """Tear down the call; async listeners still running are cancelled, ``events()`` ends."""
+        self._mark_closed()
+        running = self._running_listener_tasks()
         self._attempt = None
         await self._teardown(reason="closed by the client")
+        await self._cancel_listener_tasks(running)
 
     async def _teardown(self, *, reason: str) -> None:
         """Every cleanup step runs even if one fails; the first failure is reported."""
