@@ -242,3 +242,21 @@ async def test_a_badly_signed_call_is_refused_and_never_answered(
     assert (
         await post(emu, f"/realtime/calls/{result.call_id}/accept", {"type": "realtime"})
     ).status_code == 404
+
+
+async def test_an_unreachable_app_is_reported_without_waiting_for_an_accept(
+    sip_emu: tuple[Emulator, SipSimulator],
+) -> None:
+    import socket
+
+    _emu, sip = sip_emu
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    result = await sip.call(f"http://127.0.0.1:{port}/webhook", accept_timeout=30)
+    assert loop.time() - started < 10  # did not sit out the 30 s accept timeout
+    (delivery,) = result.deliveries
+    assert delivery.status is None and delivery.error and "Connect" in delivery.error
+    assert not result.answered and result.state == "ended" and result.ended_by == "caller"

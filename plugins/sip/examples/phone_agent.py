@@ -162,6 +162,8 @@ class PhoneAgent:
             await session.connect(call_id=call.call_id, api_key=self.calls.client.api_key)
             session.transport.request_response()  # greet first
             await asyncio.wait_for(ended.wait(), self.max_call_seconds)
+        except CallGoneError:  # on attach: the caller hung up in between
+            record.ended_reason = "the caller hung up before the session attached"
         except asyncio.TimeoutError:
             with contextlib.suppress(CallGoneError):
                 await self.calls.hangup(call.call_id)

@@ -9,9 +9,13 @@ from typing import Any
 import pytest
 from conftest import KEY, SipEmulator
 from realtime_transport import RealtimeAgent, RealtimeSession
-from realtime_transport.errors import UnsupportedOperationError, UserError
+from realtime_transport.errors import (
+    TransportConnectionError,
+    UnsupportedOperationError,
+    UserError,
+)
 from realtime_transport_emulator import Emulator, SipSimulator
-from realtime_transport_sip import OpenAIRealtimeSIP, SipCallControl
+from realtime_transport_sip import CallGoneError, OpenAIRealtimeSIP, SipCallControl
 from realtime_transport_sip.transport import realtime_url
 
 
@@ -52,6 +56,18 @@ async def test_connect_attaches_by_call_id_and_send_audio_raises(sip_emu: SipEmu
     with pytest.raises(UnsupportedOperationError, match="phone line"):
         transport.send_audio(b"\x00" * 960)
     await transport.close()
+
+
+async def test_attaching_to_an_ended_or_unknown_call_is_call_gone(sip_emu: SipEmulator) -> None:
+    call = sip_emu.sip.accepted_call()
+    await SipCallControl(api_key=KEY, base_url=sip_emu.emulator.base_url).hangup(call.call_id)
+    for call_id in (call.call_id, "rtc_never_accepted"):
+        transport = OpenAIRealtimeSIP(url=sip_emu.emulator.ws_url)
+        with pytest.raises(CallGoneError, match="accept it first") as gone:
+            await transport.connect(api_key=KEY, call_id=call_id)
+        assert isinstance(gone.value, TransportConnectionError)
+        assert gone.value.call_id == call_id and KEY not in str(gone.value)
+        assert transport.status == "disconnected"
 
 
 def test_the_socket_url_follows_the_api_base_url(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from realtime_transport.errors import RealtimeTransportError, UserError
+from realtime_transport.errors import RealtimeTransportError, TransportConnectionError, UserError
 
 
 class WebhookError(RealtimeTransportError, ValueError):
@@ -46,5 +46,6 @@ class CallControlError(RealtimeTransportError):
         self.status = status
 
 
-class CallGoneError(CallControlError):
-    """The call no longer exists (HTTP 404): the caller hung up, or it was handled elsewhere."""
+class CallGoneError(CallControlError, TransportConnectionError):
+    """The call no longer exists (HTTP 404 on accept/reject/refer/hangup, or on attaching the
+    socket): the caller hung up, or another worker handled it. Nothing more to do for it."""

@@ -15,11 +15,16 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from realtime_transport.errors import UnsupportedOperationError, UserError
+from realtime_transport.errors import (
+    TransportConnectionError,
+    UnsupportedOperationError,
+    UserError,
+)
 from realtime_transport.events import AudioInterruptedEvent
 from realtime_transport.transport import ApiKey, SessionConfigLike
 from realtime_transport_websocket.transport import OpenAIRealtimeWebSocket
 
+from .errors import CallGoneError
 from .plugin import CAPABILITIES
 
 if TYPE_CHECKING:
@@ -84,12 +89,22 @@ class OpenAIRealtimeSIP(OpenAIRealtimeWebSocket):
                 "the sip transport attaches to a call: pass call_id=... (the call_id of the "
                 "realtime.call.incoming webhook, after accepting the call)"
             )
-        await super().connect(
-            api_key=api_key,
-            url=url,
-            call_id=call_id,
-            initial_session_config=initial_session_config,
-        )
+        try:
+            await super().connect(
+                api_key=api_key,
+                url=url,
+                call_id=call_id,
+                initial_session_config=initial_session_config,
+            )
+        except TransportConnectionError as exc:
+            if "(HTTP 404)" not in str(exc):
+                raise
+            raise CallGoneError(
+                f"call {call_id} cannot be attached (HTTP 404): it ended (the caller hung up) "
+                "or was never accepted; accept it first with SipCallControl.accept",
+                call_id=call_id,
+                status=404,
+            ) from None
         self.call_id = call_id
 
     def _session_model(self) -> str | None:

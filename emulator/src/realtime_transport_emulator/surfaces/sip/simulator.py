@@ -182,6 +182,8 @@ class SipSimulator:
                     )
                     + f" in {delivery.seconds * 1000:.0f} ms"
                 )
+        if all(delivery.status is None for delivery in deliveries):
+            accept_timeout = 0.0  # the application was not reached: nobody can accept
         try:
             await self._converse(
                 call, caller_says, dtmf, accept_timeout, turn_timeout, greeting_timeout, say
