@@ -378,6 +378,7 @@ def test_reset_history_deletes_then_creates_and_refuses_assistant_audio() -> Non
         {"type": "conversation.item.delete", "item_id": "b"},
         {
             "type": "conversation.item.create",
+            "previous_item_id": "a",
             "item": {
                 "type": "message",
                 "role": "system",
@@ -391,6 +392,34 @@ def test_reset_history_deletes_then_creates_and_refuses_assistant_audio() -> Non
     with pytest.raises(UserError, match="output_audio"):
         transport.reset_history(old, [*old, audio])
     assert transport.frames == []
+
+
+def _user(item_id: str, text: str) -> RealtimeMessageItem:
+    return RealtimeMessageItem(item_id, "user", [{"type": "input_text", "text": text}], "completed")
+
+
+def test_reset_history_keeps_the_order_it_is_given() -> None:
+    """An edited first message stays first, an inserted first item lands first, and a moved
+    item is recreated where it now is (previous_item_id; "root" for the first)."""
+    transport = WireTransport()
+    old = [_user("a", "one"), _user("b", "two"), _user("c", "three")]
+    transport.reset_history(old, [_user("a", "ONE"), old[1], old[2]])
+    assert [(e["type"], e.get("item_id"), e.get("previous_item_id")) for e in transport.sent] == [
+        ("conversation.item.delete", "a", None),
+        ("conversation.item.create", None, "root"),
+    ]
+    transport.frames.clear()
+    transport.reset_history(old, [_user("z", "zero"), *old])
+    (create,) = transport.sent
+    assert create["previous_item_id"] == "root" and create["item"]["id"] == "z"
+    transport.frames.clear()
+    transport.reset_history(old, [old[2], old[0], old[1]])  # "c" moved to the front
+    assert [(e["type"], e.get("item_id"), e.get("previous_item_id")) for e in transport.sent] == [
+        ("conversation.item.delete", "a", None),
+        ("conversation.item.delete", "b", None),
+        ("conversation.item.create", None, "c"),
+        ("conversation.item.create", None, "a"),
+    ]
 
 
 def test_mcp_response_shape() -> None:

@@ -154,6 +154,45 @@ async def test_tool_exceptions(connected: Any, transport: FakeTransport) -> None
     assert "kaput" in errors[1].message
 
 
+class _Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("__str__ itself fails")
+
+
+async def test_a_tool_error_that_cannot_be_printed_is_still_answered(
+    connected: Any, transport: FakeTransport
+) -> None:
+    """An exception whose ``__str__`` raises (and a formatter that raises) still answers."""
+
+    @function_tool
+    def weird() -> str:
+        raise _Unprintable()
+
+    def bad_formatter(ctx: ToolContext[Any], error: Exception) -> str:
+        raise RuntimeError("formatter bug")
+
+    @function_tool(failure_error_function=bad_formatter)
+    def weirder() -> str:
+        raise ValueError("x")
+
+    session: RealtimeSession = await connected(RealtimeAgent("main", tools=[weird, weirder]))
+    errors: list[SessionErrorEvent] = []
+    session.on("error", errors.append)
+    transport.emit_function_call("weird", response_id="resp_1")
+    await transport.wait_for_call("send_function_call_output")
+    assert outputs(transport) == [
+        ("An error occurred while running the tool. Please try again. Error: _Unprintable", True)
+    ]
+    transport.emit_function_call("weirder", response_id="resp_1")
+    await transport.wait_for_call("send_function_call_output", count=2)
+    assert outputs(transport)[1] == (
+        "An error occurred while running the tool weirder. Please try again.",
+        True,
+    )
+    assert [e.code for e in errors] == ["tool_error", "tool_error", None]
+    assert "internal error" not in " ".join(e.message for e in errors)
+
+
 async def test_timeouts(connected: Any, transport: FakeTransport) -> None:
     @function_tool(timeout=0.005)
     async def timed_tool() -> str:
@@ -757,4 +796,59 @@ async def test_a_failing_formatter_falls_back_to_the_default(transport: FakeTran
     await settle()
     await session.reject(requested[0].approval_item)
     assert outputs(transport) == [("Tool execution was not approved.", True)]
+    await session.close()
+
+
+async def test_mcp_request_id_after_a_handoff_is_a_new_request(
+    connected: Any, transport: FakeTransport
+) -> None:
+    """Approvals are per agent: the same request id under the next agent is relayed again."""
+    from realtime_transport import HostedMcpTool, RealtimeMcpApprovalRequestItem
+
+    docs = HostedMcpTool(server_label="docs", server_url="https://x")
+    sales = RealtimeAgent("sales", tools=[docs])
+    session: RealtimeSession = await connected(RealtimeAgent("front", tools=[docs]))
+    requested = approvals(session)
+    request = RealtimeMcpApprovalRequestItem(
+        item_id="mcpr_1", server_label="docs", name="search", arguments={"q": "x"}
+    )
+    transport.emit("mcp_approval_request", request)
+    await session.update_agent(sales)
+    transport.emit("mcp_approval_request", request)
+    assert [r.agent.name for r in requested] == ["front", "sales"]
+    await session.approve(requested[1].approval_item)
+    assert transport.calls_named("send_mcp_response")[0].args == ("mcpr_1", True, None)
+
+
+async def test_mcp_approve_re_entered_during_the_send_sends_once() -> None:
+    from realtime_transport import HostedMcpTool, RealtimeMcpApprovalRequestItem
+
+    class ReEntrant(FakeTransport):
+        session: RealtimeSession | None = None
+        item: Any = None
+
+        def send_mcp_response(
+            self, approval_item_id: str, approved: bool, reason: str | None = None
+        ) -> None:
+            super().send_mcp_response(approval_item_id, approved, reason)
+            if self.session is not None and len(self.calls_named("send_mcp_response")) == 1:
+                with pytest.raises(UserError, match="already decided"):
+                    self.session.approve(self.item)  # e.g. a listener reacting to the send
+
+    transport = ReEntrant()
+    agent = RealtimeAgent(
+        "main", tools=[HostedMcpTool(server_label="docs", server_url="https://x")]
+    )
+    session = RealtimeSession(agent, transport=transport)
+    await session.connect()
+    requested = approvals(session)
+    transport.emit(
+        "mcp_approval_request",
+        RealtimeMcpApprovalRequestItem(
+            item_id="mcpr_1", server_label="docs", name="search", arguments={}
+        ),
+    )
+    transport.session, transport.item = session, requested[0].approval_item
+    await session.approve(requested[0].approval_item)
+    assert len(transport.calls_named("send_mcp_response")) == 1
     await session.close()

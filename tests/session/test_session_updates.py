@@ -16,6 +16,7 @@ from emulated import KEY, client_events, client_items, until
 from realtime_transport import (
     FunctionTool,
     RealtimeAgent,
+    RealtimeMessageItem,
     RealtimeSession,
     SessionErrorEvent,
     function_tool,
@@ -150,3 +151,35 @@ async def test_update_config_before_connect_applies_at_connect(emulator: Emulato
         assert first["session"]["max_output_tokens"] == 42
     finally:
         await session.close()
+
+
+async def test_update_history_keeps_the_order_on_the_server(
+    emulator: Emulator, session_factory: Callable[..., Any]
+) -> None:
+    """Editing the first message keeps it first (on the server, as its echo shows)."""
+    session: RealtimeSession = await session_factory(RealtimeAgent("main"))
+    session.send_message("one", trigger_response=False)
+    session.send_message("two", trigger_response=False)
+    await until(
+        session,
+        "history_updated",
+        lambda e: len(e.history) == 2 and all(i.status == "completed" for i in e.history),
+    )
+    first, second = session.history
+    assert isinstance(first, RealtimeMessageItem)
+    edited = RealtimeMessageItem(
+        first.item_id, "user", [{"type": "input_text", "text": "ONE"}], "completed"
+    )
+    session.update_history([edited, second])
+    event = await until(
+        session,
+        "history_updated",
+        lambda e: len(e.history) == 2 and "ONE" in _texts(e),
+    )
+    assert _texts(event) == ["ONE", "two"]
+    create = client_events(emulator, "conversation.item.create")[-1]
+    assert create["previous_item_id"] == "root"
+
+
+def _texts(event: Any) -> list[str]:
+    return [item.content[0].get("text") for item in event.history]

@@ -78,8 +78,13 @@ def background_result(value: Any) -> BackgroundResult:
 
 
 def default_tool_error_function(ctx: ToolContext[Any], error: Exception) -> str:
-    """The output the model gets when a tool raises (it can then apologise or retry)."""
-    return f"An error occurred while running the tool. Please try again. Error: {error}"
+    """The output the model gets when a tool raises (it can then apologise or retry). Never
+    raises, even for an exception whose ``__str__`` does."""
+    try:
+        text = str(error)
+    except Exception:
+        text = type(error).__name__
+    return f"An error occurred while running the tool. Please try again. Error: {text}"
 
 
 @dataclass

@@ -548,6 +548,12 @@ class OpenAIRealtimeBase(RealtimeTransportLayer):
         kind = data["type"]
         done = kind in ("conversation.item.done", "conversation.item.retrieved")
         previous = None if kind == "conversation.item.retrieved" else data.get("previous_item_id")
+        if (
+            previous is None
+            and kind != "conversation.item.retrieved"
+            and "previous_item_id" in data
+        ):
+            previous = "root"  # the server put it first (e.g. created with previous "root")
         item_type = item.get("type")
         if item_type == "message":
             status = "completed" if done else "in_progress"

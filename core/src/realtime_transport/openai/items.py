@@ -137,45 +137,65 @@ def mcp_approval_response_event(
 def history_sync_events(
     old: Sequence[RealtimeItem], new: Sequence[RealtimeItem]
 ) -> tuple[list[dict[str, Any]], list[str]]:
-    """Events that turn the server conversation ``old`` into ``new`` (deletes, then creates).
+    """Events that turn the server conversation ``old`` into ``new``, order included.
 
-    Returns the events and warnings (function-call items cannot be recreated and are skipped).
-    Assistant audio cannot be replayed: raises :class:`UserError` before anything is sent.
+    Deletes first (items gone, changed, or out of order), then creates in ``new``'s order, each
+    with ``previous_item_id`` (the item before it, ``"root"`` for the first) so the server's
+    conversation ends up in the order given. Returns the events and warnings (function-call
+    items cannot be recreated and are skipped). Assistant audio cannot be replayed: raises
+    :class:`UserError` before anything is sent.
     """
     old_by_id = {item.item_id: item for item in old}
-    new_by_id = {item.item_id: item for item in new}
-    removed = [item for item in old if item.item_id not in new_by_id]
-    added = [item for item in new if item.item_id not in old_by_id]
-    changed = [
-        item
-        for item in new
-        if item.item_id in old_by_id and _comparable(old_by_id[item.item_id]) != _comparable(item)
-    ]
-    for item in (*added, *changed):
-        if isinstance(item, RealtimeMessageItem) and item.role == "assistant":
-            if any(part.get("type") == "output_audio" for part in item.content):
+    old_index = {item.item_id: index for index, item in enumerate(old)}
+    new_ids = {item.item_id for item in new}
+    removed = [item for item in old if item.item_id not in new_ids]
+    recreate: set[str] = set()
+    last_kept = -1
+    for item in new:
+        index = old_index.get(item.item_id)
+        if index is None:
+            recreate.add(item.item_id)
+        elif _comparable(old_by_id[item.item_id]) != _comparable(item) or index < last_kept:
+            recreate.add(item.item_id)  # changed, or moved before an item it used to follow
+        else:
+            last_kept = index
+    for item in new:
+        if item.item_id in recreate and isinstance(item, RealtimeMessageItem):
+            if item.role == "assistant" and any(
+                part.get("type") == "output_audio" for part in item.content
+            ):
                 raise UserError(
                     f"cannot replay assistant item {item.item_id!r}: it holds output_audio "
                     "content. Convert it to output_text before resetting the history."
                 )
     events: list[dict[str, Any]] = [
         {"type": "conversation.item.delete", "item_id": item.item_id}
-        for item in (*removed, *changed)
+        for item in (
+            *removed,
+            *(i for i in new if i.item_id in recreate and i.item_id in old_index),
+        )
     ]
     warnings: list[str] = []
-    for item in (*added, *changed):
-        if not isinstance(item, RealtimeMessageItem):
-            warnings.append(f"skipped {item.type} item {item.item_id!r}: it cannot be recreated")
-            continue
-        wire: dict[str, Any] = {
-            "type": "message",
-            "role": item.role,
-            "content": item.content,
-            "id": item.item_id,
-        }
-        if item.role != "system" and item.status:
-            wire["status"] = item.status
-        events.append({"type": "conversation.item.create", "item": wire})
+    previous = "root"
+    for item in new:
+        if item.item_id in recreate:
+            if not isinstance(item, RealtimeMessageItem):
+                warnings.append(
+                    f"skipped {item.type} item {item.item_id!r}: it cannot be recreated"
+                )
+                continue
+            wire: dict[str, Any] = {
+                "type": "message",
+                "role": item.role,
+                "content": item.content,
+                "id": item.item_id,
+            }
+            if item.role != "system" and item.status:
+                wire["status"] = item.status
+            events.append(
+                {"type": "conversation.item.create", "previous_item_id": previous, "item": wire}
+            )
+        previous = item.item_id
     return events, warnings
 
 

@@ -138,11 +138,14 @@ class SessionHistory:
             history[index] = item
             self._emit("history_updated", HistoryUpdatedEvent(list(history)))
             return
-        previous = _index_of(history, item.previous_item_id) if item.previous_item_id else None
-        if previous is not None:
-            history.insert(previous + 1, item)
+        if item.previous_item_id == "root":  # the server put it first
+            history.insert(0, item)
         else:
-            history.append(item)
+            previous = _index_of(history, item.previous_item_id) if item.previous_item_id else None
+            if previous is not None:
+                history.insert(previous + 1, item)
+            else:
+                history.append(item)
         self._emit("history_added", HistoryAddedEvent(item))
         self._emit("history_updated", HistoryUpdatedEvent(list(history)))
 

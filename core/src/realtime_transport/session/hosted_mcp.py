@@ -50,7 +50,8 @@ class HostedMcp:
     def __init__(self, runtime: SessionRuntime, *, auto_response: bool) -> None:
         self._runtime = runtime
         self._auto_response = auto_response
-        self._approvals: dict[str, _McpApproval] = {}
+        # keyed by (agent, request item id): after a handoff the same id is a new request
+        self._approvals: dict[tuple[Any, str], _McpApproval] = {}
         self._tools_by_server: dict[str, list[dict[str, Any]]] = {}
         self.available_tools: list[dict[str, Any]] = []
 
@@ -66,7 +67,8 @@ class HostedMcp:
             return
         fingerprint = call_fingerprint(request.name, json.dumps(request.arguments, sort_keys=True))
         fingerprint = f"{request.server_label}:{fingerprint}"
-        existing = self._approvals.get(request.item_id)
+        agent = self._runtime.agent
+        existing = self._approvals.get((agent, request.item_id))
         if existing is not None:
             if existing.item.fingerprint != fingerprint:
                 self._runtime.emit_error(
@@ -82,7 +84,7 @@ class HostedMcp:
             generation=generation,
             fingerprint=fingerprint,
         )
-        self._approvals[request.item_id] = _McpApproval(item)
+        self._approvals[(agent, request.item_id)] = _McpApproval(item)
         self._runtime.emit(
             "tool_approval_requested",
             ToolApprovalRequestedEvent(
@@ -132,7 +134,7 @@ class HostedMcp:
         self, item: McpApprovalItem, *, approve: bool, always: bool, message: str | None
     ) -> asyncio.Task[None]:
         """Send the decision to the server now; the task returned finishes at once."""
-        state = self._approvals.get(item.request.item_id)
+        state = self._approvals.get((item.agent, item.request.item_id))
         if (
             state is None
             or state.decided
@@ -147,6 +149,7 @@ class HostedMcp:
             logger.warning("always_approve/always_reject are not supported for hosted MCP tools")
         reason = message if not approve else None
         send = getattr(self._runtime.transport, "send_mcp_response", None)
+        state.decided = True  # before sending: a re-entrant approve() must not send twice
         try:
             if callable(send):
                 send(item.request.item_id, approve, reason)
@@ -155,11 +158,11 @@ class HostedMcp:
                     mcp_approval_response_event(item.request.item_id, approve, reason)
                 )
         except Exception as exc:  # leave it pending so the caller can retry
+            state.decided = False
             self._runtime.emit_error(
                 f"could not send the MCP approval response: {exc}", "approval", exc, item.agent
             )
             raise
-        state.decided = True
         return self._runtime.spawn(_noop())
 
 

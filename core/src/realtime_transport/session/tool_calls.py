@@ -277,9 +277,11 @@ class ToolCalls:
                 code="tool_error",
             )
             if tool.failure_error_function is None:
-                return None
+                return None  # the tool asked for the error to be reported only
             try:
-                return tool.failure_error_function(tool_ctx, exc), None, True
+                output = tool.failure_error_function(tool_ctx, exc)
+                if not isinstance(output, str):
+                    output = stringify_tool_output(output)
             except Exception as format_exc:
                 runtime.emit_error(
                     f"the failure_error_function of tool {tool.name!r} raised "
@@ -288,7 +290,9 @@ class ToolCalls:
                     format_exc,
                     agent,
                 )
-                return None
+                # the model still gets an answer: an unanswered call stalls the conversation
+                output = f"An error occurred while running the tool {tool.name}. Please try again."
+            return output, None, True
         value, start_response = (
             (result.value, False) if isinstance(result, BackgroundResult) else (result, True)
         )
