@@ -198,3 +198,12 @@ async def test_session_config_layers_agent_over_config_and_clears_tools() -> Non
     # a voice in the session config wins over the agent's
     voiced = await compute_initial_session_config(agent, config={"voice": "cedar"})
     assert voiced["audio"]["output"]["voice"] == "cedar"
+
+
+def test_a_name_that_is_not_a_string_says_so() -> None:
+    from realtime_transport import RealtimeAgent, UserError
+
+    with pytest.raises(UserError, match=r"must be a string, got 123 \(int\)"):
+        RealtimeAgent(123)  # type: ignore[arg-type]
+    with pytest.raises(UserError, match="non-empty name"):
+        RealtimeAgent("  ")

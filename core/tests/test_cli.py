@@ -295,3 +295,30 @@ def test_plugins_json_in_a_subprocess(site: Path) -> None:
         "rt-cli-broken": "failed: RuntimeError: cli plugin exploded",
     }
     assert "plugin 'cli-broken' (rt-cli-broken 0.4) failed and was skipped" in result.stderr
+
+
+def test_plugins_piped_prints_the_whole_table_and_names_blocked_plugins(site: Path) -> None:
+    """``plugins | cat``: no 80-column cut; a plugin that is installed but blocked is named
+    (with how to unblock it) instead of a `pip install` hint for something already there."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("COLUMNS", "REALTIME_TRANSPORT_DISABLE_PLUGINS")
+    }
+    env["PYTHONPATH"] = os.pathsep.join([str(site), *sys.path])
+    env["REALTIME_TRANSPORT_PLUGINS"] = "rt-cli-good"
+    env["REALTIME_TRANSPORT_DISABLE_PLUGINS"] = "rt-cli-good"
+    code = "import sys; from realtime_transport.cli import main; sys.exit(main(['plugins']))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout  # a pipe, not a terminal
+    assert "rt-cli-good" in out and "blocked" in out
+    assert "installed but blocked" in out and "pip install" not in out
+    env["REALTIME_TRANSPORT_DISABLE_PLUGINS"] = ""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert "cli-toy (aliases: toy-alias)" in result.stdout  # not folded at 80 columns
+    assert max(map(len, result.stdout.splitlines())) > 80

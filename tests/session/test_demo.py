@@ -80,3 +80,14 @@ def test_live_needs_a_key(tmp_path: Path) -> None:
     result = _run("--live", "--out", str(tmp_path / "x.wav"), env=env)
     assert result.returncode == 2
     assert "OPENAI_API_KEY" in result.stdout
+
+
+def test_demo_with_an_unwritable_out_path_stops_before_running(tmp_path: Path) -> None:
+    """A missing folder is said at once (exit 2), not after the whole demo as a traceback."""
+    missing = tmp_path / "no" / "such" / "dir" / "x.wav"
+    result = _run("--fast", "--out", str(missing))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "does not exist" in result.stdout
+    assert "Traceback" not in result.stderr and "caller said" not in result.stdout
+    result = _run("--fast", "--out", str(tmp_path))  # a folder, not a file
+    assert result.returncode == 2 and "it is a folder" in result.stdout

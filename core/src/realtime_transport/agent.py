@@ -61,7 +61,11 @@ class RealtimeAgent(EventEmitter):
         mcp_servers: Sequence[Any] = (),
     ) -> None:
         super().__init__()
-        if not isinstance(name, str) or not name:
+        if not isinstance(name, str):
+            raise UserError(
+                f"RealtimeAgent's name must be a string, got {name!r} ({type(name).__name__})"
+            )
+        if not name.strip():
             raise UserError("RealtimeAgent needs a non-empty name")
         if instructions is not None and not (
             isinstance(instructions, str) or callable(instructions)

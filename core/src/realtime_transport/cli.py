@@ -128,16 +128,32 @@ def _plugins(*, as_json: bool) -> int:
 def _print_table(infos: list[PluginInfo], version: str) -> None:
     from rich.console import Console
 
-    console = Console()
+    # Piped or redirected (``plugins | cat``), rich would cut the table at 80 columns: print it
+    # at its natural width instead, so no name or status is lost.
+    console = Console() if sys.stdout.isatty() else Console(width=200, soft_wrap=True)
     if infos:
         console.print(_table(infos, version))
     if not any(info.status == "active" and info.transports for info in infos):
-        console.print(
-            "No transport is available"
-            + (" (see the status column)" if infos else " (no transport plugins installed)")
-            + ". Install one, for example: pip install realtime-transport-websocket",
-            soft_wrap=True,
+        console.print(_no_transport_hint(infos), soft_wrap=True)
+
+
+def _no_transport_hint(infos: list[PluginInfo]) -> str:
+    """What to do when no transport is usable: unblock installed plugins, fix failed ones, or
+    install one (only when nothing is installed)."""
+    blocked = [info.distribution or info.name for info in infos if info.status == "blocked"]
+    if blocked:
+        return (
+            f"No transport is available: {', '.join(blocked)} "
+            f"{'is' if len(blocked) == 1 else 'are'} installed but blocked by "
+            "REALTIME_TRANSPORT_PLUGINS / REALTIME_TRANSPORT_DISABLE_PLUGINS. Unset them, or "
+            "name the plugin, e.g. REALTIME_TRANSPORT_PLUGINS=websocket."
         )
+    if infos:
+        return "No transport is available (see the status column for why each plugin failed)."
+    return (
+        "No transport is available (no transport plugins installed). Install one, for example: "
+        "pip install realtime-transport-websocket"
+    )
 
 
 def _table(infos: list[PluginInfo], version: str) -> Table:

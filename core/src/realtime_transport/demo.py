@@ -95,6 +95,18 @@ def demo_script() -> Any:
     )
 
 
+def _unwritable(path: Path) -> str | None:
+    """Why ``path`` cannot be written (a missing folder, a folder, no permission), or None."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        return "it is a folder; give a file name such as reply.wav"
+    if not folder.is_dir():
+        return f"the folder {str(folder)!r} does not exist"
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        return "permission denied"
+    return None
+
+
 # ---------------------------------------------------------------------------------------------
 # Command line
 # ---------------------------------------------------------------------------------------------
@@ -157,6 +169,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "[red]--live needs OPENAI_API_KEY in the environment.[/] Run without --live to use "
             "the offline emulator."
         )
+        return 2
+    problem = _unwritable(args.out)
+    if problem:  # say so now, not after the whole exchange
+        console.print(f"[red]cannot write --out {args.out}: {problem}[/]", soft_wrap=True)
         return 2
     from .errors import UserError
     from .loops import run as run_on_loop

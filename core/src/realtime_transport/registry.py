@@ -360,7 +360,11 @@ class TransportRegistry:
                 f"transport {spec.name!r} does not take option(s) {', '.join(map(repr, unknown))}; "
                 f"its options are: {valid}"
             )
-        return factory(**options)
+        try:
+            return factory(**options)
+        except TypeError as exc:  # e.g. open_timeout="5": a wrong type, said as a UserError
+            spec = self.resolve(name)
+            raise UserError(f"transport {spec.name!r} rejected its options: {exc}") from exc
 
     def list_transports(self) -> list[TransportSpec]:
         """Every usable transport (one entry per spec, not per alias), sorted by name."""

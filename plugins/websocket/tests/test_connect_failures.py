@@ -15,7 +15,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from realtime_transport.errors import ConnectTimeoutError, TransportConnectionError
+from realtime_transport.errors import (
+    AuthenticationError,
+    ConnectTimeoutError,
+    TransportConnectionError,
+)
 from realtime_transport.events import ErrorEvent
 from realtime_transport_websocket.transport import OpenAIRealtimeWebSocket
 from websockets.asyncio.client import ClientConnection, connect
@@ -161,3 +165,35 @@ async def test_a_socket_close_that_raises_is_reported_as_an_error_event() -> Non
         assert error.source == "transport" and "OSError" in error.message
         assert SECRET not in error.message and SECRET not in str(error.error)
         assert transport.status == "disconnected"
+
+
+async def test_401_message_reads_cleanly() -> None:
+    """The server's message ends with a full stop; ours must not double it."""
+    from websockets.datastructures import Headers
+    from websockets.http11 import Response
+
+    def refuse(connection: ServerConnection, request: Any) -> Response:
+        message = "Incorrect API key provided. You can find your API key at the dashboard."
+        body = json.dumps({"error": {"message": message}}).encode()
+        return Response(401, "Unauthorized", Headers({"Content-Type": "application/json"}), body)
+
+    async def handler(ws: ServerConnection) -> None:
+        await ws.wait_closed()
+
+    async with serve(handler, "127.0.0.1", 0, process_request=refuse) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        transport = OpenAIRealtimeWebSocket(url=f"ws://127.0.0.1:{port}/v1/realtime")
+        with pytest.raises(AuthenticationError) as info:
+            await transport.connect(api_key=SECRET)
+    text = str(info.value)
+    assert "at the dashboard. Check the API key" in text and ".." not in text
+
+
+def test_an_option_of_the_wrong_type_is_a_user_error() -> None:
+    from realtime_transport import get_transport
+    from realtime_transport.errors import UserError
+
+    with pytest.raises(UserError, match=r"open_timeout must be a number, got '5' \(str\)"):
+        get_transport("websocket", open_timeout="5")
+    with pytest.raises(UserError, match="ping_interval must be a number or None"):
+        OpenAIRealtimeWebSocket(ping_interval="20")  # type: ignore[arg-type]

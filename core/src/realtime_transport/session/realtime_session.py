@@ -293,7 +293,14 @@ class RealtimeSession(SessionEmitter):
         *,
         trigger_response: bool = True,
     ) -> None:
-        """Add a user message (text or content parts) and by default ask for a response."""
+        """Add a user message (text or content parts) and by default ask for a response.
+
+        Response requests merge while a response is running: three back-to-back calls give two
+        responses (the first message's, then one for the second and third together). For one
+        response per message wait for ``agent_end`` between them, or pass
+        ``trigger_response=False`` and call ``transport.request_response({...})`` (requests
+        with a body are never merged). Raises ``TransportNotConnectedError`` when not connected.
+        """
         self._transport.send_message(message, other_event_data, trigger_response=trigger_response)
 
     def add_image(self, image: str, *, trigger_response: bool = True) -> None:

@@ -28,7 +28,7 @@ class UpgradeAuthenticationError(UpgradeFailedError, AuthenticationError):
 def upgrade_refused(status: int, body: bytes | str, *secrets: str | None) -> UpgradeFailedError:
     """Build the error for a non-101 answer: status, a redacted body excerpt and what to do."""
     text = body if isinstance(body, str) else body[:BODY_EXCERPT_BYTES].decode("utf-8", "replace")
-    excerpt = redact(" ".join(text[:BODY_EXCERPT_BYTES].split()), *secrets)
+    excerpt = redact(" ".join(text[:BODY_EXCERPT_BYTES].split()), *secrets).rstrip(".")
     detail = f": {excerpt}" if excerpt else ""
     if status in (401, 403):
         return UpgradeAuthenticationError(

@@ -616,7 +616,9 @@ def _error_detail(body: bytes | bytearray | None) -> str:
         message = loads(body)["error"]["message"]
     except (ValueError, KeyError, TypeError):
         message = bytes(body[:200]).decode("utf-8", "replace")
-    return f": {message}"
+    # the caller adds its own full stop: "…configured with. Check…", never "with.. Check"
+    message = str(message).strip().rstrip(".")
+    return f": {message}" if message else ""
 
 
 class AdaptedWebSocket(RealtimeSocket):

@@ -110,6 +110,14 @@ class OpenAIRealtimeWebSocket(OpenAIRealtimeBase):
             typed_events=typed_events,
             pinned_audio_format=pinned_audio_format,
         )
+        _check_numbers(
+            open_timeout=(open_timeout, False),
+            close_timeout=(close_timeout, False),
+            ping_interval=(ping_interval, True),
+            ping_timeout=(ping_timeout, True),
+            max_size=(max_size, True),
+            max_write_buffer=(max_write_buffer, False),
+        )
         if open_timeout <= 0 or close_timeout <= 0:
             raise UserError("open_timeout and close_timeout must be positive numbers of seconds")
         if create_websocket is not None and not callable(create_websocket):
@@ -593,6 +601,17 @@ class OpenAIRealtimeWebSocket(OpenAIRealtimeBase):
         )
         playback.reset()
         self._audio_done_item = None
+
+
+def _check_numbers(**options: tuple[object, bool]) -> None:
+    """Each option must be a real number (or None where that is allowed): ``"5"`` is a typo
+    for ``5``, said as a :class:`UserError` instead of a ``TypeError`` deep inside."""
+    for name, (value, optional) in options.items():
+        if value is None and optional:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            expected = "a number" + (" or None" if optional else "")
+            raise UserError(f"{name} must be {expected}, got {value!r} ({type(value).__name__})")
 
 
 def _endpoint(base: str, model: str, call_id: str | None) -> str:
