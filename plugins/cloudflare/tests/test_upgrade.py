@@ -165,6 +165,20 @@ async def test_unreachable_server_is_a_connection_error() -> None:
         await transport.connect(api_key=KEY, url=f"ws://127.0.0.1:{port}/v1/realtime")
 
 
+async def test_a_full_pool_of_the_callers_client_says_so(emulator: Emulator) -> None:
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=1)) as client:
+        first = CloudflareRealtimeTransportLayer(client=client)
+        second = CloudflareRealtimeTransportLayer(client=client, open_timeout=1.0)
+        await first.connect(api_key=KEY, url=emulator.ws_url)
+        try:
+            with pytest.raises(TransportConnectionError, match="max_connections=None"):
+                await second.connect(api_key=KEY, url=emulator.ws_url)
+        finally:
+            await first.close()
+        await second.connect(api_key=KEY, url=emulator.ws_url)  # the slot came back
+        await second.close()
+
+
 @pytest.mark.timeout(120)
 async def test_150_concurrent_sessions_through_one_transport_factory(emulator: Emulator) -> None:
     """httpx's default pool would hold the 101st upgrade: the shared client's pool is unbounded."""

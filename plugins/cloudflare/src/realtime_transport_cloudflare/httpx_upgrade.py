@@ -53,11 +53,19 @@ async def upgrade(
 ) -> httpx.Response:
     """Send the upgrade request; return the ``101`` response (its stream still open)."""
     key = base64.b64encode(os.urandom(16)).decode()
+    # The pool wait ends first, so a full pool is reported as such, not as a generic timeout.
+    limits = httpx.Timeout(timeout, pool=timeout * 0.8)
     request = client.build_request(
-        "GET", http_url(url), headers=upgrade_headers(headers, key), timeout=timeout
+        "GET", http_url(url), headers=upgrade_headers(headers, key), timeout=limits
     )
     try:
         response = await client.send(request, stream=True)
+    except httpx.PoolTimeout:
+        raise TransportConnectionError(
+            "every connection of the httpx client's pool is in use (each live session keeps "
+            "one); build the client with limits=httpx.Limits(max_connections=None) or close "
+            "idle sessions"
+        ) from None
     except httpx.ProxyError as exc:
         raise TransportConnectionError(
             f"the proxy refused or failed the upgrade ({exc}); check the proxy URL and its "
