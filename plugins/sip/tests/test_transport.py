@@ -146,3 +146,33 @@ async def test_interruption_is_server_side() -> None:
         done = next(payload for name, payload in seen if name == "turn_done")
         assert done.status == "cancelled"
         await transport.close()
+
+
+async def test_a_caller_barging_in_is_cut_by_the_server_and_reported() -> None:
+    from realtime_transport_emulator import Reply, Script, speech
+
+    sip = SipSimulator()
+    script = Script(default=Reply(text="A long answer that goes on and on.", audio_ms=3000))
+    async with Emulator(
+        script=script, pace="realtime", api_keys={KEY}, surfaces=[sip.install]
+    ) as emu:
+        call = sip.accepted_call()
+        transport = OpenAIRealtimeSIP(url=emu.ws_url)
+        session = RealtimeSession(RealtimeAgent("Phone"), transport=transport, api_key=KEY)
+        interrupted = record(session, "audio_interrupted")
+        await session.connect(call_id=call.call_id)
+        await wait_for(lambda: bool(call.sessions))
+        transport.request_response()
+        await emu.wait_for_server_event("output_audio_buffer.started")
+        fmt = call.input_format()
+        assert fmt is not None
+        await call.feed_caller_audio(speech("Stop, please.", fmt))
+        done = await emu.wait_for_server_event("response.done")
+        assert done["response"]["status"] == "cancelled"
+        assert done["response"]["status_details"]["reason"] == "turn_detected"
+        await emu.wait_for_server_event("output_audio_buffer.cleared")
+        await wait_for(lambda: bool(interrupted))
+        sent = {event["type"] for event in emu.connections[0].client_events}
+        assert not sent & {"conversation.item.truncate", "response.cancel"}  # the server's job
+        assert call.model_audio_ms < 3000  # the rest of the reply never reached the caller
+        await session.close()
