@@ -140,34 +140,37 @@ async def test_the_two_terminal_commands_work(monkeypatch: pytest.MonkeyPatch) -
     """`uvicorn --factory phone_agent:create_app` with the printed settings, rung by the CLI."""
     from realtime_transport_emulator.surfaces.sip import DEFAULT_WEBHOOK_SECRET
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{port}/v1")
     monkeypatch.setenv("OPENAI_WEBHOOK_SECRET", DEFAULT_WEBHOOK_SECRET)
     monkeypatch.delenv("REALTIME_TRANSPORT_EMULATOR_WEBHOOK_SECRET", raising=False)
-    app = load_example().create_app()
     cli = Path(sys.executable).parent / "realtime-transport"
-    async with serving(app) as webhook_url:
-        process = await asyncio.create_subprocess_exec(
-            str(cli),
-            "emulator",
-            "sip-call",
-            webhook_url,
-            "--port",
-            str(port),
-            "--pace",
-            "fast",
-            "--script",
-            str(EXAMPLES / "script.json"),
-            "--duplicate",
-            "--dtmf",
-            "1#",
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        out, _ = await asyncio.wait_for(process.communicate(), 80)
+    for _attempt in range(3):  # the free port we picked may be taken before the CLI binds it
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{port}/v1")
+        app = load_example().create_app()
+        async with serving(app) as webhook_url:
+            process = await asyncio.create_subprocess_exec(
+                str(cli),
+                "emulator",
+                "sip-call",
+                webhook_url,
+                "--port",
+                str(port),
+                "--pace",
+                "fast",
+                "--script",
+                str(EXAMPLES / "script.json"),
+                "--duplicate",
+                "--dtmf",
+                "1#",
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+            out, _ = await asyncio.wait_for(process.communicate(), 80)
+        if b"cannot listen" not in out:
+            break
     text = out.decode()
     assert process.returncode == 0, text
     assert f"webhook secret : {DEFAULT_WEBHOOK_SECRET}" in text
