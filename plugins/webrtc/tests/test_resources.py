@@ -18,7 +18,8 @@ def fds() -> int:
 
 def threads() -> set[str]:
     # the loop's default executor (Opus encoding) is shared and reused, not per session
-    return {t.name for t in threading.enumerate() if not t.name.startswith("asyncio_")}
+    executor = ("asyncio_", "uvloop_")  # asyncio's and uvloop's default-executor thread names
+    return {t.name for t in threading.enumerate() if not t.name.startswith(executor)}
 
 
 def tasks() -> set[asyncio.Task[Any]]:
