@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 try:
@@ -12,8 +13,8 @@ try:
         """Serialise to UTF-8 JSON bytes (what a WebSocket text frame carries)."""
         return orjson.dumps(obj)
 
-    def loads(data: str | bytes | bytearray | memoryview) -> Any:
-        return orjson.loads(data)
+    # orjson's own function, not a wrapper: one Python call less per received event
+    loads: Callable[[str | bytes | bytearray | memoryview], Any] = orjson.loads
 
     JSONDecodeError: type[ValueError] = orjson.JSONDecodeError
 
@@ -22,9 +23,11 @@ except ImportError:  # pragma: no cover - orjson is a dependency, this is a safe
     def dumps(obj: Any) -> bytes:
         return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
 
-    def loads(data: str | bytes | bytearray | memoryview) -> Any:
+    def _loads(data: str | bytes | bytearray | memoryview) -> Any:
         if isinstance(data, memoryview):
             data = bytes(data)
         return json.loads(data)
+
+    loads = _loads
 
     JSONDecodeError = json.JSONDecodeError

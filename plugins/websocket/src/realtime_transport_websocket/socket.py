@@ -370,6 +370,7 @@ class FastWebSocket(asyncio.Protocol, RealtimeSocket):
         size = len(data)
         position = 0
         max_size = self._max_size
+        started, on_message = self._started, self._on_message
         while size - position >= 2:
             first, second = data[position], data[position + 1]
             length = second & 0x7F
@@ -402,7 +403,13 @@ class FastWebSocket(asyncio.Protocol, RealtimeSocket):
                 self._needed = header + length
                 break
             if opcode <= 2:
-                self._deliver(data[position + header : end])
+                if started:  # _deliver inlined: this is once per received event
+                    try:
+                        on_message(data[position + header : end])
+                    except Exception:  # the transport never raises here; the socket must not die
+                        logger.exception("message handler failed")
+                else:
+                    self._deliver(data[position + header : end])
             elif opcode == 9:
                 self._protocol.send_pong(data[position + header : end])
                 self._flush()

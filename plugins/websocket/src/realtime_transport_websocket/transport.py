@@ -558,7 +558,8 @@ class OpenAIRealtimeWebSocket(OpenAIRealtimeBase):
         playback.on_audio(
             item_id, content_index, response_id, len(audio) / self._output_bytes_per_ms
         )
-        self.emit("audio", AudioEvent(audio, response_id, item_id, content_index))
+        if "audio" in self._listeners:  # no per-chunk event object nobody asked for
+            self.emit("audio", AudioEvent(audio, response_id, item_id, content_index))
 
     def _on_audio_done(self, data: dict[str, Any]) -> None:
         super()._on_audio_done(data)
