@@ -14,7 +14,6 @@ import pytest
 from realtime_transport.events import TransportEvent
 from realtime_transport_websocket.transport import OpenAIRealtimeWebSocket
 
-HOUR_OF_DELTAS = 3600 * 50  # 20 ms deltas
 EQUIVALENT_SECONDS = float(os.environ.get("RT_MEMORY_SECONDS", "3600"))
 
 
