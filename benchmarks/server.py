@@ -13,7 +13,8 @@ It must never be the bottleneck, so it does as little as the protocol allows:
 The first path segment of the WebSocket URL picks the connection's mode: ``/paced/v1/realtime``
 (one 20 ms ``response.output_audio.delta`` every 20 ms; the first 8 bytes of the PCM carry the
 tick's scheduled ``time.monotonic()`` so the client measures its lateness), ``/blast/...``
-(deltas as fast as the socket drains, for throughput), ``/idle/...`` (no audio).
+(deltas as fast as the socket drains, for throughput), ``/idle/...`` (no audio), ``/paced8k/...``
+(as paced, but 160-byte deltas: 20 ms of G.711, for the Twilio bridge benchmark).
 
 Prints ``READY <port>``; on stdin EOF prints one JSON line of stats and exits.
 """
@@ -92,14 +93,15 @@ _DELTA_PREFIX = (
     b'"item_id":"item_bench","output_index":0,"content_index":0,"delta":"'
 )
 _DELTA_SUFFIX = b'"}'
+_TAIL_8K = base64.b64encode(bytes(range(151)))  # 9 + 151 = 160 bytes: 20 ms of G.711
 # Uplink appends are counted, not parsed: the event type within a frame's first bytes.
 _APPEND = b'"input_audio_buffer.append"'
 _HEAD = 64
 
 
-def delta_frame(scheduled: float) -> bytes:
+def delta_frame(scheduled: float, tail: bytes = _TAIL) -> bytes:
     head = binascii.b2a_base64(struct.pack("<dx", scheduled), newline=False)
-    return frame(_DELTA_PREFIX + head + _TAIL + _DELTA_SUFFIX)
+    return frame(_DELTA_PREFIX + head + tail + _DELTA_SUFFIX)
 
 
 class Stats:
@@ -295,10 +297,11 @@ class Server:
                 stats.late_ticks += 1
             stats.max_tick_lag_ms = max(stats.max_tick_lag_ms, lag * 1000)
             data = delta_frame(scheduled)  # loop.time() is time.monotonic() on Linux
+            data8k = delta_frame(scheduled, _TAIL_8K)
             for conn in self.conns:
                 transport = conn.transport
                 if transport is not None and not conn.paused:
-                    transport.write(data)
+                    transport.write(data8k if conn.mode == "paced8k" else data)
             stats.frames_sent += len(self.conns)
             stats.ticks += 1
 

@@ -4,17 +4,19 @@ Frames are queued synchronously from the receive path and written in order by on
 ``media``/``mark``/``clear`` never interleave. ``clear`` first drops queued audio and marks (they
 belong to the interrupted reply and the caller must not hear them). Messages wait until the
 stream's ``start`` gave a ``streamSid``. When the queue is full, audio is dropped (and reported
-once) rather than letting memory grow; ``clear`` is never dropped.
+once) rather than letting memory grow; ``clear`` is never dropped. Queued messages go out in one
+write when the socket supports ``send_texts`` (a frame and its mark: one syscall, not two). A
+write pending longer than the send timeout is detected by the transport's watchdog.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections import deque
 from collections.abc import Callable
 
-from ._timeouts import within
 from .media_socket import TwilioMediaSocket
 
 __all__ = ["TwilioSender"]
@@ -34,6 +36,7 @@ class TwilioSender:
         "_timeout",
         "_wake",
         "dropped",
+        "sending_since",
         "sent_media",
     )
 
@@ -57,6 +60,7 @@ class TwilioSender:
         self._task: asyncio.Task[None] | None = None
         self.dropped = 0
         self.sent_media = 0
+        self.sending_since: float | None = None
 
     def set_stream_sid(self, sid: str) -> None:
         self._sid = json.dumps(sid)
@@ -104,26 +108,53 @@ class TwilioSender:
 
     async def _run(self) -> None:
         entries = self._entries
+        socket = self._socket
+        send_many = getattr(socket, "send_texts", None)
         try:
             while True:
                 await self._wake.wait()
                 self._wake.clear()
                 while entries and self._sid is not None:
-                    kind, value = entries.popleft()
-                    sid = self._sid
-                    if kind == _MEDIA:
-                        text = (
-                            f'{{"event":"media","streamSid":{sid},"media":{{"payload":"{value}"}}}}'
-                        )
-                        self.sent_media += 1
-                    elif kind == _MARK:
-                        text = f'{{"event":"mark","streamSid":{sid},"mark":{{"name":{value}}}}}'
+                    batch = self._take(entries, self._sid)
+                    self.sending_since = time.monotonic()
+                    if send_many is not None and len(batch) > 1:
+                        await send_many(batch)
                     else:
-                        text = f'{{"event":"clear","streamSid":{sid}}}'
-                    await within(self._socket.send_text(text), self._timeout)
+                        for text in batch:
+                            await socket.send_text(text)
+                    self.sending_since = None
                     if self._task is not asyncio.current_task():
                         return
         except asyncio.CancelledError:
             raise
         except BaseException as exc:
             self._on_failure(exc)
+
+    def _take(self, entries: deque[tuple[int, str]], sid: str) -> list[str]:
+        """Up to 32 queued messages as text (one write for a frame and its mark, or more)."""
+        batch: list[str] = []
+        while entries and len(batch) < 32:
+            kind, value = entries.popleft()
+            if kind == _MEDIA:
+                batch.append(
+                    f'{{"event":"media","streamSid":{sid},"media":{{"payload":"{value}"}}}}'
+                )
+                self.sent_media += 1
+            elif kind == _MARK:
+                batch.append(f'{{"event":"mark","streamSid":{sid},"mark":{{"name":{value}}}}}')
+            else:
+                batch.append(f'{{"event":"clear","streamSid":{sid}}}')
+        return batch
+
+    def stalled(self, now: float) -> bool:
+        """A write has been pending for longer than the send timeout."""
+        since = self.sending_since
+        return since is not None and now - since > self._timeout
+
+    def fail(self, exc: BaseException) -> None:
+        """Give up on a stalled write: stop the task and report."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+        self.sending_since = None
+        self._on_failure(exc)

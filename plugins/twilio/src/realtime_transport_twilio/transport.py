@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import binascii
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -37,7 +38,6 @@ from realtime_transport.events import (
 from realtime_transport.transport import ApiKey, SessionConfigLike, TransportCapabilities
 from realtime_transport_websocket.transport import OpenAIRealtimeWebSocket
 
-from ._timeouts import within
 from .input_timing import BYTES_PER_MS, INACTIVITY_SILENCE_MS, InputTiming
 from .media_socket import TwilioMediaSocket, adapt_media_socket
 from .playback import TwilioPlayback
@@ -71,20 +71,25 @@ class TwilioRealtimeTransportLayer(OpenAIRealtimeWebSocket):
 
     __slots__ = (
         "_active_response",
+        "_ended",
+        "_finished",
+        "_idle_expired",
         "_inactivity_handle",
         "_inactivity_timeout_ms",
         "_input",
+        "_last_heard",
         "_media_before_start_reported",
         "_out",
         "_reader",
-        "_stream_ended",
         "_stream_sid",
         "_twilio",
         "_twilio_idle_timeout",
         "_twilio_playback",
         "_unknown_reported",
+        "_watchdog",
         "call_sid",
         "custom_parameters",
+        "forwarded_media",
     )
 
     capabilities = TransportCapabilities(
@@ -152,13 +157,18 @@ class TwilioRealtimeTransportLayer(OpenAIRealtimeWebSocket):
             send_timeout=twilio_send_timeout,
         )
         self._reader: asyncio.Task[None] | None = None
-        self._stream_ended: asyncio.Event | None = None
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._last_heard = 0.0
+        self._idle_expired = False
+        self._ended = False  # Twilio sent stop or the caller hung up: the call is over
+        self._finished: asyncio.Event | None = None  # wakes wait_stream_end (end or close())
         self._stream_sid: str | None = None
         self._active_response: str | None = None
         self._media_before_start_reported = False
         self._unknown_reported: set[str] = set()
         self.call_sid: str | None = None
         self.custom_parameters: dict[str, str] = {}
+        self.forwarded_media = 0  # caller frames passed to the model (diagnostics, benchmarks)
         self._output_bytes_per_ms = 8.0
 
     # -- connection --------------------------------------------------------------------------
@@ -180,7 +190,7 @@ class TwilioRealtimeTransportLayer(OpenAIRealtimeWebSocket):
         call_id: str | None = None,
         initial_session_config: SessionConfigLike | None = None,
     ) -> None:
-        if self._stream_ended is not None and self._stream_ended.is_set():
+        if self._ended:
             raise UserError("the Twilio call has ended; accept a new media stream for a new call")
         await super().connect(
             api_key=api_key,
@@ -190,8 +200,8 @@ class TwilioRealtimeTransportLayer(OpenAIRealtimeWebSocket):
             initial_session_config=initial_session_config,
         )
         self._input.reset()
-        if self._stream_ended is None:
-            self._stream_ended = asyncio.Event()
+        if self._finished is None or self._finished.is_set():
+            self._finished = asyncio.Event()
         self._out.start()
         if self._reader is None or self._reader.done():
             self._reader = asyncio.get_running_loop().create_task(
@@ -202,13 +212,23 @@ class TwilioRealtimeTransportLayer(OpenAIRealtimeWebSocket):
         """Close the model side and stop reading the Twilio stream (the socket stays open)."""
         await super().close()
         await self._stop_twilio_tasks()
+        if self._finished is not None:
+            self._finished.set()
+
+    @property
+    def stream_ended(self) -> bool:
+        """True once Twilio sent ``stop`` or the caller hung up."""
+        return self._ended
 
     async def wait_stream_end(self, timeout: float | None = None) -> bool:
-        """Wait until Twilio sent ``stop`` or the caller's socket closed; False on timeout."""
-        if self._stream_ended is None:
-            self._stream_ended = asyncio.Event()
+        """Wait until the call ends (Twilio's ``stop`` or a hang-up) or :meth:`close` stops
+        using the stream; False on timeout. :attr:`stream_ended` tells which."""
+        if self._ended:
+            return True
+        if self._finished is None:
+            self._finished = asyncio.Event()
         try:
-            await asyncio.wait_for(self._stream_ended.wait(), timeout)
+            await asyncio.wait_for(self._finished.wait(), timeout)
         except asyncio.TimeoutError:
             return False
         return True
@@ -234,9 +254,9 @@ class TwilioRealtimeTransportLayer(OpenAIRealtimeWebSocket):
             self._cancel_inactivity()
             await self._twilio.close(1000, "stream ended")
         finally:
-            if self._stream_ended is None:
-                self._stream_ended = asyncio.Event()
-            self._stream_ended.set()
+            self._ended = True
+            if self._finished is not None:
+                self._finished.set()
 
     def _reset_connection_state(self) -> None:
         super()._reset_connection_state()
@@ -266,28 +286,56 @@ class TwilioRealtimeTransportLayer(OpenAIRealtimeWebSocket):
     async def _read_twilio(self) -> None:
         socket = self._twilio
         why = "the caller hung up (the Twilio socket closed)"
+        self._last_heard = time.monotonic()
+        self._idle_expired = False
+        self._arm_watchdog()
         try:
             while True:
-                try:
-                    raw = await within(socket.receive_text(), self._twilio_idle_timeout)
-                except asyncio.TimeoutError:
-                    why = f"no message from Twilio for {self._twilio_idle_timeout:g} s"
-                    self._error(f"{why}; the call is treated as ended", "twilio_stream_timeout")
-                    break
+                raw = await socket.receive_text()
                 if self._reader is not asyncio.current_task():
                     return  # close() stopped reading (its cancellation may have been swallowed)
+                self._last_heard = time.monotonic()
                 if raw is None:
                     break
                 if self._handle_twilio(raw):
                     why = "Twilio sent stop"
                     break
         except asyncio.CancelledError:
-            raise
+            if not self._idle_expired:
+                raise
+            why = f"no message from Twilio for {self._twilio_idle_timeout:g} s"
+            self._error(f"{why}; the call is treated as ended", "twilio_stream_timeout")
         except Exception as exc:  # the socket failed under us
             why = f"the Twilio socket failed ({type(exc).__name__})"
             self._error(f"{why}; the call is treated as ended", "twilio_socket_error", exc)
+        finally:
+            self._disarm_watchdog()
         self._reader = None
         await self._end_stream(why)
+
+    def _arm_watchdog(self) -> None:
+        self._watchdog = asyncio.get_running_loop().call_later(1.0, self._watch)
+
+    def _disarm_watchdog(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
+
+    def _watch(self) -> None:
+        """Once a second: a silent Twilio stream or a stuck write ends the call (no per-message
+        timeouts on the 50-messages-a-second paths)."""
+        self._watchdog = None
+        reader = self._reader
+        if reader is None or reader.done():
+            return
+        now = time.monotonic()
+        if now - self._last_heard > self._twilio_idle_timeout:
+            self._idle_expired = True
+            reader.cancel()
+            return
+        if self._out.stalled(now):
+            self._out.fail(asyncio.TimeoutError())
+        self._arm_watchdog()
 
     def _handle_twilio(self, raw: str) -> bool:
         """Process one Twilio message; True when it was ``stop``. Never raises."""
@@ -380,6 +428,7 @@ class TwilioRealtimeTransportLayer(OpenAIRealtimeWebSocket):
             self.send_audio(audio)
         except TransportNotConnectedError:
             return  # the model side is closing; its close is reported on its own
+        self.forwarded_media += 1
         self._arm_inactivity()
 
     def _on_twilio_mark(self, message: dict[str, Any]) -> None:
