@@ -15,6 +15,12 @@ Run against the emulator (no Twilio account, no OpenAI key), three terminals:
     realtime-transport emulator twilio-call http://127.0.0.1:8000/voice \\
         --auth-token test-token --public-origin https://voice.example.test --say "hello"
 
+Operations (docs/deploying.md): MAX_SESSIONS caps concurrent calls in each worker (a busy
+<Reject> past it), DRAIN_DEADLINE_SECONDS lets live calls finish after SIGTERM, /metrics (with
+PROMETHEUS_MULTIPROC_DIR set for several workers), /ready and /live are served. Several workers:
+
+    uvicorn --app-dir plugins/twilio/examples --factory app:app_from_env --workers 2
+
 For real calls set PUBLIC_ORIGIN to the https origin Twilio reaches (your tunnel or domain), your
 real TWILIO_AUTH_TOKEN and OPENAI_API_KEY, and point the number's voice webhook at /voice.
 """
@@ -28,6 +34,7 @@ from collections.abc import Callable
 from typing import Any
 
 from realtime_transport import RealtimeAgent, RealtimeSession, function_tool
+from realtime_transport.ops import AdmissionController, GracefulDrain, OpsMiddleware, instrument
 from realtime_transport_twilio import (
     InvalidTwilioSignatureError,
     TwilioSignatureValidator,
@@ -35,6 +42,7 @@ from realtime_transport_twilio import (
     stream_twiml,
 )
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -75,8 +83,16 @@ def create_app(
     agent_factory: Callable[[], RealtimeAgent] = default_agent,
     greeting: str | None = None,
     on_session: Callable[[RealtimeSession], Any] | None = None,
+    admission: AdmissionController | None = None,
+    drain: GracefulDrain | None = None,
+    metrics: bool = False,
 ) -> Starlette:
-    """The app. ``on_session`` sees each call's session (tests hook their listeners here)."""
+    """The app. ``on_session`` sees each call's session (tests hook their listeners here).
+
+    ``admission`` refuses calls past its limit or while draining (a busy ``<Reject>`` on the
+    webhook, HTTP 503 on the stream upgrade); ``drain`` drains on SIGTERM; ``metrics`` serves
+    ``/metrics`` and counts every call (``/ready`` and ``/live`` come with any of the three).
+    """
     validator = TwilioSignatureValidator(auth_token, public_origin=public_origin)
     stream_url = public_url(public_origin, "/media-stream", websocket=True)
     active: set[RealtimeSession] = set()
@@ -88,6 +104,14 @@ def create_app(
         except InvalidTwilioSignatureError as exc:
             logger.warning("voice webhook refused: %s", exc)
             return PlainTextResponse("invalid Twilio signature", status_code=403)
+        refusal = admission.refusal() if admission is not None else None
+        if admission is not None and refusal is not None:
+            from twilio.twiml.voice_response import VoiceResponse
+
+            admission.count_refusal("twilio", refusal)  # the caller hears a busy tone
+            return Response(
+                str(VoiceResponse().reject(reason="busy")), media_type="application/xml"
+            )
         twiml = stream_twiml(
             stream_url,
             parameters={
@@ -105,6 +129,10 @@ def create_app(
             logger.warning("media stream refused: %s", exc)
             await websocket.close(code=1008)  # before accept: the upgrade gets HTTP 403
             return
+        slot = admission.try_acquire("twilio") if admission is not None else None
+        if admission is not None and slot is None:
+            await websocket.send_denial_response(PlainTextResponse("busy", status_code=503))
+            return
         await websocket.accept()
         session = RealtimeSession(
             agent_factory(),
@@ -113,39 +141,61 @@ def create_app(
         )
         transport: Any = session.transport
         active.add(session)
+        if metrics:
+            instrument(session, transport="twilio")
         try:
             if on_session is not None:
                 on_session(session)
             await session.connect(api_key=api_key, url=realtime_url)
-            await transport.wait_stream_end()
+            if slot is None:
+                await transport.wait_stream_end()
+            else:  # draining: the call goes on until it ends or the drain deadline
+                slot.attach(session)
+                await slot.until_deadline(transport.wait_stream_end())
         except Exception:
             logger.exception("call failed")
         finally:
             await session.close()
             await transport.twilio_websocket.close()
             active.discard(session)
+            if slot is not None:
+                slot.release()
 
+    ops = admission is not None or drain is not None or metrics
     app = Starlette(
         routes=[
             Route("/voice", voice, methods=["POST"]),
             WebSocketRoute("/media-stream", media_stream),
-        ]
+        ],
+        middleware=[Middleware(OpsMiddleware, admission=admission, drain=drain, metrics=metrics)]
+        if ops
+        else [],
     )
     app.state.active_sessions = active
     return app
+
+
+def app_from_env() -> Starlette:
+    """For ``uvicorn --factory app:app_from_env`` (one app per worker), from the environment."""
+    admission = AdmissionController(int(os.environ.get("MAX_SESSIONS", "100")))
+    drain = GracefulDrain(admission, float(os.environ.get("DRAIN_DEADLINE_SECONDS", "30")))
+    return create_app(
+        auth_token=os.environ["TWILIO_AUTH_TOKEN"],
+        public_origin=os.environ["PUBLIC_ORIGIN"],
+        realtime_url=os.environ.get("OPENAI_REALTIME_URL"),
+        api_key=os.environ.get("OPENAI_API_KEY"),
+        greeting=os.environ.get("GREETING", "Connecting you to the assistant.") or None,
+        admission=admission,
+        drain=drain,
+        metrics=True,
+    )
 
 
 def main() -> None:
     import uvicorn
 
     logging.basicConfig(level=logging.INFO)
-    app = create_app(
-        auth_token=os.environ["TWILIO_AUTH_TOKEN"],
-        public_origin=os.environ["PUBLIC_ORIGIN"],
-        realtime_url=os.environ.get("OPENAI_REALTIME_URL"),
-        api_key=os.environ.get("OPENAI_API_KEY"),
-        greeting="Connecting you to the assistant.",
-    )
+    app = app_from_env()
     uvicorn.run(
         app, host=os.environ.get("HOST", "127.0.0.1"), port=int(os.environ.get("PORT", "8000"))
     )

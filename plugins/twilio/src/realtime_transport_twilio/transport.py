@@ -220,6 +220,11 @@ class TwilioRealtimeTransportLayer(OpenAIRealtimeWebSocket):
         """True once Twilio sent ``stop`` or the caller hung up."""
         return self._ended
 
+    @property
+    def dropped_output_audio_chunks(self) -> int:
+        """Model audio frames dropped because Twilio was not draining (read by ops metrics)."""
+        return self._out.dropped
+
     async def wait_stream_end(self, timeout: float | None = None) -> bool:
         """Wait until the call ends (Twilio's ``stop`` or a hang-up) or :meth:`close` stops
         using the stream; False on timeout. :attr:`stream_ended` tells which."""
