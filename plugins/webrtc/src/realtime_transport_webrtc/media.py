@@ -41,9 +41,12 @@ class AsyncWriter(Protocol):
 AudioSink = Union[Callable[[bytes], Any], AsyncWriter]
 
 
-def silent_frame(pts: int, samples: int = FRAME_SAMPLES, rate: int = RATE) -> AudioFrame:
+def pcm_frame(
+    pts: int, data: bytes | None = None, samples: int = FRAME_SAMPLES, rate: int = RATE
+) -> AudioFrame:
+    """One mono s16 frame holding ``data`` (silence when None)."""
     frame = AudioFrame(format="s16", layout="mono", samples=samples)
-    frame.planes[0].update(bytes(samples * 2))
+    frame.planes[0].update(data if data is not None else bytes(samples * 2))
     frame.sample_rate = rate
     frame.pts = pts
     frame.time_base = fractions.Fraction(1, rate)
@@ -92,9 +95,8 @@ class PcmInputTrack(MediaStreamTrack):  # type: ignore[misc]
                 self._start = loop.time() - self._pts / RATE
         data = bytes(self._buffer[:FRAME_BYTES])
         del self._buffer[:FRAME_BYTES]
-        frame = silent_frame(self._pts)
-        if data and not self.muted:
-            frame.planes[0].update(data.ljust(FRAME_BYTES, b"\0"))
+        audible = data and not self.muted
+        frame = pcm_frame(self._pts, data.ljust(FRAME_BYTES, b"\0") if audible else None)
         self._pts += FRAME_SAMPLES
         return frame
 
@@ -154,7 +156,7 @@ class RemoteAudioReader:
             if resampler is None:
                 resampler = self._resamplers[rate] = StreamingResampler(rate, self.rate)
             mono = resampler.process_array(mono)
-        return bytes(mono.astype("<i2", copy=False).tobytes())
+        return mono.astype("<i2", copy=False).tobytes()
 
     def reset(self) -> None:
         """Drop resampler state (after the server cleared its buffer)."""
