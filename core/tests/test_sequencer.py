@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from realtime_transport.openai import OpenAIRealtimeBase
 from realtime_transport.openai.sequencer import ResponseCreateSequencer
 
 
@@ -76,13 +78,51 @@ def test_caller_event_id_is_kept() -> None:
     assert wire.sent[0]["event_id"] == "mine"
 
 
+class _RecordingTransport(OpenAIRealtimeBase):
+    """The real OpenAI base (its inbound mapping drives the sequencer), frames recorded."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.frames: list[dict[str, Any]] = []
+        self._set_status("connecting")
+        self._set_status("connected")
+
+    def _send_bytes(self, data: bytes) -> None:
+        self.frames.append(json.loads(data))
+
+    def feed(self, event: dict[str, Any]) -> None:
+        self._handle_frame(json.dumps(event))
+
+    def creates(self) -> int:
+        return sum(frame["type"] == "response.create" for frame in self.frames)
+
+    async def connect(self, **kwargs: Any) -> None:  # pragma: no cover - not used
+        pass
+
+    async def close(self) -> None:  # pragma: no cover - not used
+        pass
+
+    def interrupt(self, *, cancel_ongoing_response: bool = True) -> None:  # pragma: no cover
+        pass
+
+
 def test_output_audio_done_does_not_free_the_line() -> None:
-    seq, wire = make()
-    seq.request()
-    seq.on_response_created()
-    seq.request()
-    # no on_response_done: still waiting
-    assert len(wire.sent) == 1 and seq.pending_count == 1
+    """The end of a reply's audio is not the end of the response: the queued create waits
+    for ``response.done`` (fed through the transport's real inbound mapping)."""
+    transport = _RecordingTransport()
+    ids = {"response_id": "resp_1", "item_id": "item_1", "output_index": 0, "content_index": 0}
+    transport.request_response()
+    transport.feed({"type": "response.created", "response": {"id": "resp_1"}})
+    transport.request_response()
+    for kind in (
+        "response.output_audio.done",
+        "response.output_audio_transcript.done",
+        "response.content_part.done",
+    ):
+        transport.feed({"type": kind, **ids})
+    assert transport.creates() == 1, "output_audio.done freed the line"
+    transport.feed({"type": "response.done", "response": {"id": "resp_1", "status": "completed"}})
+    assert transport.creates() == 2
 
 
 def test_error_naming_the_pending_create_releases_it_and_restores_later_versions() -> None:

@@ -187,6 +187,34 @@ async def test_truncate_validation() -> None:
     assert len(base64.b64decode(content["audio"])) == 400 * 48
 
 
+async def test_truncate_at_exactly_the_items_length() -> None:
+    """The edges: all of the audio (1000 ms of 1000 ms) is a valid truncate that keeps every
+    byte; one millisecond more is refused."""
+    script = Script(default=Reply(text="Exactly one second of speech.", audio_ms=1000))
+    async with Emulator(script=script) as emu, connect(emu) as client:
+        events = await client.say("hi", output="audio")
+        item_id = events[-1]["response"]["output"][0]["id"]
+
+        async def truncate(end_ms: int) -> dict[str, Any]:
+            await client.send(
+                {
+                    "type": "conversation.item.truncate",
+                    "item_id": item_id,
+                    "content_index": 0,
+                    "audio_end_ms": end_ms,
+                }
+            )
+            return await client.recv()
+
+        over = await truncate(1001)
+        exact = await truncate(1000)
+        await client.send({"type": "conversation.item.retrieve", "item_id": item_id})
+        retrieved = await client.recv()
+    assert over["error"]["message"] == "Audio content of 1000ms is already shorter than 1001ms"
+    assert exact["type"] == "conversation.item.truncated" and exact["audio_end_ms"] == 1000
+    assert len(base64.b64decode(retrieved["item"]["content"][0]["audio"])) == 1000 * 48
+
+
 async def test_realtime_pacing_tracks_the_clock() -> None:
     script = Script(default=Reply(text="Paced.", audio_ms=600))
     async with Emulator(script=script, pace="realtime", chunk_ms=20) as emu, connect(emu) as client:

@@ -156,10 +156,31 @@ def test_plugins_table_and_version(installed: InstalledEnv) -> None:
     assert version.returncode == 0 and version.stdout.startswith("realtime-transport ")
 
 
-def test_emulator_command_without_the_emulator(installed: InstalledEnv) -> None:
-    has_emulator = "import importlib.util as u; print(u.find_spec('realtime_transport_emulator'))"
-    if installed.python(has_emulator).stdout.strip() != "None":
-        pytest.skip("the emulator distribution is installed in this environment")
-    result = installed.cli("emulator", "--help")
-    assert result.returncode == 2
+_HIDE_EMULATOR = """
+import sys
+
+
+class _HideEmulator:
+    # As if realtime-transport-emulator were not installed (the tox env installs it).
+    def find_spec(self, name, path=None, target=None):
+        if name == "realtime_transport_emulator" or name.startswith("realtime_transport_emulator."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
+sys.meta_path.insert(0, _HideEmulator())
+"""
+
+
+def test_emulator_command_without_the_emulator(installed: InstalledEnv, tmp_path: Path) -> None:
+    """The installed console script, with the emulator distribution hidden from imports (a
+    ``sitecustomize`` on PYTHONPATH) so this runs in every environment instead of skipping."""
+    (tmp_path / "sitecustomize.py").write_text(_HIDE_EMULATOR)
+    hidden = {"PYTHONPATH": str(tmp_path)}
+    probe = "import importlib.util as u; print(u.find_spec('realtime_transport_emulator'))"
+    check = installed.python(probe, **hidden)
+    assert check.returncode != 0 and "ModuleNotFoundError" in check.stderr  # really hidden
+    result = installed.cli("emulator", "--help", **hidden)
+    assert result.returncode == 2, result.stderr
     assert "\n    pip install realtime-transport-emulator" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -515,7 +515,12 @@ class TransportConformanceTests:
         """Audio variant: the line frees on ``response.done``, not on ``output_audio.done``. The
         server pauses 300 ms between them, so a create sent on ``output_audio.done`` would
         collide with the running response."""
-        async with EmulatorDriver(pace="realtime", chunk_ms=20, response_done_delay_ms=300) as emu:
+        async with EmulatorDriver(
+            pace="realtime",
+            chunk_ms=20,
+            response_done_delay_ms=300,
+            script={"default": {"text": "Okay."}},  # short replies: paced audio stays brief
+        ) as emu:
             kit = kit.using(emu)
             transport, recorder = await kit.connected(
                 requires=("sends_audio", "receives_audio_events")
