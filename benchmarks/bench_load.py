@@ -37,6 +37,7 @@ def load(
             "cpu_pct",
             "cpu_us_per_session_s",
             "cpu_us_per_event",
+            "system_share",
             "p50_ms",
             "p99_ms",
             "max_ms",
