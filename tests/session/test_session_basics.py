@@ -458,3 +458,45 @@ async def test_dtmf_from_the_transport_is_a_session_event(transport: FakeTranspo
     (event,) = rec.named("dtmf")
     assert (event.digit, event.received_at) == ("7", 12.5)
     await session.close()
+
+
+async def test_close_cancels_the_sessions_async_listeners(connected: Any, transport: Any) -> None:
+    """No task outlives ``await session.close()``: a slow async listener is cancelled; one
+    that itself awaits close() is not."""
+    session = await connected()
+    started = asyncio.Event()
+    cancelled: list[str] = []
+
+    async def slow(_: Any) -> None:
+        started.set()
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            cancelled.append("slow")
+            raise
+
+    session.on("agent_start", slow)
+    transport.emit_turn_started()
+    await asyncio.wait_for(started.wait(), 5)
+    before = {t for t in asyncio.all_tasks() if not t.done()}
+    await session.close()
+    assert cancelled == ["slow"]
+    left = {t for t in asyncio.all_tasks() if not t.done()} - before - {asyncio.current_task()}
+    assert not [t for t in left if not t.done()]
+
+
+async def test_an_async_listener_that_closes_the_session_finishes(transport: Any) -> None:
+    from realtime_transport import RealtimeAgent, RealtimeSession
+
+    session = RealtimeSession(RealtimeAgent("main"), transport=transport)
+    await session.connect()
+    finished = asyncio.Event()
+
+    async def closer(_: Any) -> None:
+        await session.close()
+        finished.set()
+
+    session.on("agent_start", closer)
+    transport.emit_turn_started()
+    await asyncio.wait_for(finished.wait(), 5)
+    assert transport.status == "disconnected"

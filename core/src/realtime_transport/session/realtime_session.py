@@ -260,22 +260,27 @@ class RealtimeSession(SessionEmitter):
 
         Takes effect at once (pending tool calls, handoffs and guardrail results are dropped
         from this moment, even if the returned task is not awaited, e.g. when called from a
-        synchronous listener); ``await session.close()`` waits for the transport to close.
+        synchronous listener); ``await session.close()`` waits for the transport to close and
+        for the session's async listeners still running to be cancelled (no task is left).
         """
         self._runtime.generation += 1
         self._closed_by_app = True
         if self._reconnector is not None:
             self._reconnector.cancel()
         self._reset_connection_state()
-        task = asyncio.get_running_loop().create_task(self._close_transport())
+        # async listeners of the session still running are cancelled once the transport closed
+        # (not the one calling close(): it may be awaiting the returned task)
+        running = self._running_listener_tasks()
+        task = asyncio.get_running_loop().create_task(self._close_transport(running))
         task.add_done_callback(_consume_task_exception)
         return task
 
-    async def _close_transport(self) -> None:
+    async def _close_transport(self, running: Sequence[asyncio.Task[Any]] = ()) -> None:
         try:
             await self._transport.close()
         finally:
             self._end_streams()
+            await self._cancel_listener_tasks(running)
 
     async def __aenter__(self) -> RealtimeSession:
         await self.connect()
