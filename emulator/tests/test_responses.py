@@ -236,7 +236,8 @@ async def test_fast_pace_is_fast() -> None:
     async with Emulator(script=script) as emu, connect(emu) as client:
         began = time.perf_counter()
         events = await client.say("go", output="audio")
-    assert time.perf_counter() - began < 1.0
+    # 10 s of audio in well under 10 s (a loose bound: CI machines are shared and noisy)
+    assert time.perf_counter() - began < 5.0
     assert len(audio_of(events)) == 10_000 * 48
 
 
@@ -361,7 +362,7 @@ async def test_response_latency_delays_the_first_output() -> None:
         await client.until("response.output_item.added")
         waited = time.perf_counter() - began
         await client.until("response.done")
-    assert 0.15 <= waited <= 0.6
+    assert 0.15 <= waited <= 3.0  # at least the latency; the upper bound only catches a hang
 
 
 async def test_waiting_helpers(emulator: Emulator) -> None:
