@@ -18,6 +18,10 @@ Or serve it and ring it from another terminal (the emulator prints the settings 
     realtime-transport emulator sip-call http://127.0.0.1:8000/openai/webhook \\
         --script plugins/sip/examples/script.json
 
+Operations (docs/deploying.md): ``create_app`` reads MAX_SESSIONS (calls past it are rejected
+with SIP 486 Busy Here, 503 while draining) and DRAIN_DEADLINE_SECONDS (live calls finish after
+SIGTERM), and serves /metrics (PROMETHEUS_MULTIPROC_DIR for several workers), /ready and /live.
+
 Against OpenAI: set OPENAI_API_KEY and OPENAI_WEBHOOK_SECRET, expose the app over HTTPS, and
 subscribe the URL to ``realtime.call.incoming`` in the project's webhook settings.
 """
@@ -34,6 +38,13 @@ from pathlib import Path
 from typing import Any
 
 from realtime_transport import RealtimeAgent, RealtimeSession, function_tool
+from realtime_transport.ops import (
+    AdmissionController,
+    AdmissionSlot,
+    GracefulDrain,
+    OpsMiddleware,
+    instrument,
+)
 from realtime_transport_sip import (
     CallGoneError,
     IncomingCall,
@@ -44,6 +55,7 @@ from realtime_transport_sip import (
     WebhookEventTypeError,
 )
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -104,6 +116,9 @@ class PhoneAgent:
         verifier: IncomingCallVerifier | None = None,
         session_options: Mapping[str, Any] = SESSION_OPTIONS,
         max_call_seconds: float = 3600,
+        admission: AdmissionController | None = None,
+        drain: GracefulDrain | None = None,
+        metrics: bool = False,
     ) -> None:
         self.agent = agent
         self.calls = calls or SipCallControl()
@@ -112,9 +127,17 @@ class PhoneAgent:
         self.max_call_seconds = max_call_seconds
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.log: list[CallLog] = []
+        self.admission = admission
+        self.metrics = metrics
+        ops = admission is not None or drain is not None or metrics
         self.app = Starlette(
             routes=[Route("/openai/webhook", self.webhook, methods=["POST"])],
             lifespan=self.lifespan,
+            middleware=[
+                Middleware(OpsMiddleware, admission=admission, drain=drain, metrics=metrics)
+            ]
+            if ops
+            else [],
         )
 
     async def webhook(self, request: Request) -> Response:
@@ -127,12 +150,31 @@ class PhoneAgent:
             return JSONResponse({"error": str(exc)}, status_code=400)
         if call is None:
             return Response(status_code=200)  # a repeated delivery, already being handled
-        task = asyncio.get_running_loop().create_task(self.run_call(call))
+        slot = self.admission.try_acquire("sip") if self.admission is not None else None
+        if self.admission is not None and slot is None:  # 486 Busy Here; 503 while draining
+            status = 503 if self.admission.draining else 486
+            task = asyncio.get_running_loop().create_task(self.refuse(call, status))
+        else:
+            task = asyncio.get_running_loop().create_task(self.run_call(call, slot))
         self.tasks[call.call_id] = task
         task.add_done_callback(lambda _t: self.tasks.pop(call.call_id, None))
         return Response(status_code=200)  # fast: the call runs in the background
 
-    async def run_call(self, call: IncomingCall) -> None:
+    async def refuse(self, call: IncomingCall, status: int) -> None:
+        self.log.append(
+            CallLog(call.call_id, call.header("From"), ended_reason=f"refused {status}")
+        )
+        with contextlib.suppress(CallGoneError):
+            await self.calls.reject(call.call_id, status_code=status)
+
+    async def run_call(self, call: IncomingCall, slot: AdmissionSlot | None = None) -> None:
+        try:
+            await self._run_call(call, slot)
+        finally:
+            if slot is not None:
+                slot.release()
+
+    async def _run_call(self, call: IncomingCall, slot: AdmissionSlot | None) -> None:
         record = CallLog(call.call_id, call.header("From"))
         self.log.append(record)
         try:
@@ -151,17 +193,27 @@ class PhoneAgent:
         ended = asyncio.Event()
 
         def on_disconnected(event: Any) -> None:
-            record.ended_reason = event.reason
+            record.ended_reason = record.ended_reason or event.reason  # keep "drain deadline"
             ended.set()
 
         session.on("disconnected", on_disconnected)
         session.on("agent_end", lambda event: record.replies.append(event.output))
         session.on("agent_tool_start", lambda event: record.tools.append(event.tool.name))
         session.on("dtmf", lambda event: record.dtmf.append(event.digit))
+        if self.metrics:
+            instrument(session, transport="sip")
         try:
             await session.connect(call_id=call.call_id, api_key=self.calls.client.api_key)
             session.transport.request_response()  # greet first
-            await asyncio.wait_for(ended.wait(), self.max_call_seconds)
+            if slot is None:
+                await asyncio.wait_for(ended.wait(), self.max_call_seconds)
+            else:  # draining: the call goes on until it ends or the drain deadline
+                slot.attach(session)
+                await asyncio.wait_for(slot.until_deadline(ended.wait()), self.max_call_seconds)
+                if slot.deadline_reached and not ended.is_set():
+                    record.ended_reason = "drain deadline"
+                    with contextlib.suppress(CallGoneError):
+                        await self.calls.hangup(call.call_id)
         except CallGoneError:  # on attach: the caller hung up in between
             record.ended_reason = "the caller hung up before the session attached"
         except asyncio.TimeoutError:
@@ -188,7 +240,11 @@ class PhoneAgent:
 
 def create_app() -> Starlette:
     """For ``uvicorn --factory phone_agent:create_app`` (reads the ``OPENAI_*`` variables)."""
-    return PhoneAgent(receptionist()).app
+    import os
+
+    admission = AdmissionController(int(os.environ.get("MAX_SESSIONS", "100")))
+    drain = GracefulDrain(admission, float(os.environ.get("DRAIN_DEADLINE_SECONDS", "30")))
+    return PhoneAgent(receptionist(), admission=admission, drain=drain, metrics=True).app
 
 
 async def demo(pace: str = "realtime") -> int:

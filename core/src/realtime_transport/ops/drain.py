@@ -84,7 +84,7 @@ class GracefulDrain:
         self.state = "draining"
         admission.start_draining()
         logger.warning(
-            "SIGTERM: draining: refusing new calls, %d live, deadline %.0f s",
+            "SIGTERM: draining: refusing new calls, %d live, deadline %.1f s",
             admission.active,
             self.deadline,
         )
