@@ -319,3 +319,46 @@ async def test_server_close_frame_is_a_normal_disconnect() -> None:
         await _until(lambda: bool(reasons))
         assert "1000" in (reasons[0] or "") and "bye" in (reasons[0] or "")
         assert errors == []
+
+
+async def test_connections_sharing_the_read_buffer_keep_their_own_bytes() -> None:
+    """Every connection on a thread reads into one shared buffer (BufferedProtocol): frames cut
+    across reads, arriving interleaved on several connections, must each come out intact."""
+
+    def delta(tag: str, n: int) -> bytes:
+        event = {"type": "response.output_text.delta", "delta": f"{tag}{n}" * 50}
+        return json.dumps({**event, "item_id": "i", "response_id": "r"}).encode()
+
+    def frames(tag: str) -> bytes:
+        body = [delta(tag, n) for n in range(5)]
+        body.append(delta(tag, 5) + b" " * 70_000)  # a 64-bit length, over many reads
+        created = json.dumps({"type": "session.created", "session": {}}).encode()
+        return b"".join(_server_frame(0x1, payload) for payload in [created, *body])
+
+    def script_for(tag: str) -> Callable[[asyncio.StreamWriter], Awaitable[None]]:
+        async def script(writer: asyncio.StreamWriter) -> None:
+            stream = frames(tag)
+            for index in range(0, len(stream), 1500):  # pieces that split frames and headers
+                writer.write(stream[index : index + 1500])
+                await writer.drain()
+                await asyncio.sleep(0)  # let the other connections' pieces in between
+
+        return script
+
+    tags = ("a", "b", "c")
+    received: dict[str, list[str]] = {tag: [] for tag in tags}
+    transports = []
+    async with (
+        _raw_server(script_for("a")) as url_a,
+        _raw_server(script_for("b")) as url_b,
+        _raw_server(script_for("c")) as url_c,
+    ):
+        for tag, url in zip(tags, (url_a, url_b, url_c), strict=True):
+            transport = OpenAIRealtimeWebSocket(url=url, ping_interval=None, close_timeout=0.5)
+            transport.on("output_text_delta", lambda e, tag=tag: received[tag].append(e.delta))
+            transports.append(transport)
+        await asyncio.gather(*(t.connect(api_key="sk-x") for t in transports))
+        await _until(lambda: all(len(v) == 6 for v in received.values()), timeout=5)
+        for tag in tags:
+            assert received[tag] == [f"{tag}{n}" * 50 for n in range(6)]
+        await asyncio.gather(*(t.close() for t in transports))
