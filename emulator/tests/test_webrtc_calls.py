@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import httpx
 import numpy as np
 import pytest
-from emutest import connect
+from emutest import connect, user_text
 from realtime_transport_emulator import Emulator
 from rtcpeer import Caller, speech48
 
@@ -96,6 +96,16 @@ async def test_unified_multipart_flow_and_call_id_attach(emulator: Emulator) -> 
         async with connect(emulator, url=url, skip_created=False) as sideband:
             attached = await sideband.until("session.created")
             assert attached[-1]["session"]["instructions"] == "unified"
+            # the sideband drives the call's own session; both see the same events
+            await sideband.send(user_text("from the server"))
+            await sideband.send({"type": "response.create"})
+            mirrored = await sideband.until("response.done")
+            on_channel = await caller.until("response.done")
+            assert mirrored[-1]["response"]["id"] == on_channel["response"]["id"]
+            assert mirrored[-1]["response"]["status"] == "completed"
+        await caller.close()
+        await emulator.connections[0].wait_closed(timeout=10)
+        assert call_id not in emulator.calls  # ended: ?call_id= is a 404 from now on
     finally:
         await caller.close()
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
@@ -22,10 +23,11 @@ from realtime_transport_emulator.model.script import Script
 from realtime_transport_emulator.records import ConnectionRecord
 from realtime_transport_emulator.session.errors import ProtocolError
 from realtime_transport_emulator.session.ids import IdFactory
-from realtime_transport_emulator.session.session import SessionOptions, SinkClosed
+from realtime_transport_emulator.session.session import RealtimeSession, SessionOptions, SinkClosed
 from realtime_transport_emulator.surfaces.webrtc.hosts import pinned_host_addresses
 from realtime_transport_emulator.surfaces.webrtc.media import pump_input, to_session_input
 from realtime_transport_emulator.surfaces.webrtc.playback import WebRtcSession
+from realtime_transport_emulator.surfaces.webrtc.sideband import Sidebands, SidebandSession
 
 logger = logging.getLogger("realtime_transport_emulator.webrtc")
 
@@ -55,6 +57,7 @@ class WebRtcCall:
             config=config, ids=ids, script=script, send=self.send_event, options=options
         )
         self.channel: Any = None
+        self.sidebands = Sidebands()
         self.sent = 0
         self.received = 0
         self.dead = False
@@ -64,6 +67,7 @@ class WebRtcCall:
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing: asyncio.Task[None] | None = None
         self.done = asyncio.Event()
+        self.on_closed: Callable[[], None] | None = None  # the endpoint forgets the call
 
     # ------------------------------------------------------------------ setup
 
@@ -185,6 +189,7 @@ class WebRtcCall:
         self.channel.send(json.dumps(event))
         self.sent += 1
         self.record.add_server(event)
+        await self.sidebands.mirror(event)
         await self._after_sent()
 
     async def _after_sent(self) -> None:
@@ -212,6 +217,18 @@ class WebRtcCall:
             self.record.injected_frames.append(frame)
             self.record.on_change()
 
+    # ------------------------------------------------------------------ sideband (CallMedia)
+
+    def new_session(self, **kwargs: Any) -> RealtimeSession:
+        """The session of a socket attached with ``?call_id=``: this call's own session."""
+        return cast(RealtimeSession, SidebandSession(self, kwargs["send"]))
+
+    def attached(self, session: RealtimeSession, hang_up: Callable[[], None]) -> None:
+        self.sidebands.add(cast(SidebandSession, session), hang_up)
+
+    def detached(self, session: RealtimeSession) -> None:
+        self.sidebands.remove(cast(SidebandSession, session))
+
     # ------------------------------------------------------------------ teardown
 
     def close_soon(self) -> None:
@@ -226,6 +243,7 @@ class WebRtcCall:
         self._stopped.set()
         self.dead = True
         current = asyncio.current_task()
+        self.sidebands.hang_up_all()
         try:
             await self.session.close()
             for task in list(self._tasks):
@@ -236,5 +254,7 @@ class WebRtcCall:
             )
             await self.pc.close()
         finally:
+            if self.on_closed is not None:
+                self.on_closed()
             self.record.mark_closed(1000, "call ended")
             self.done.set()

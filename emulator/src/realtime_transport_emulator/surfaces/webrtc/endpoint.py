@@ -105,7 +105,7 @@ class CallsEndpoint:
                 )
             ) from None
         self.calls[call_id] = call
-        emulator.register_call(call_id, config)
+        emulator.register_call(call_id, config, media=call)
         emulator._add_record(record)
         self._forget_when_done(call_id, call)
         logger.info("call %s answered (connection %d)", call_id, index)
@@ -117,13 +117,11 @@ class CallsEndpoint:
         )
 
     def _forget_when_done(self, call_id: str, call: WebRtcCall) -> None:
-        async def wait() -> None:
-            await call.done.wait()
+        def forget() -> None:
             self.calls.pop(call_id, None)
+            self.emulator.end_call(call_id)
 
-        task = asyncio.get_running_loop().create_task(wait())
-        call._tasks.add(task)  # cancelled with the call's own tasks
-        task.add_done_callback(call._tasks.discard)
+        call.on_closed = forget
 
     async def close_all(self) -> None:
         calls = list(self.calls.values())
