@@ -30,6 +30,7 @@ PAGES = {
     "README.md": "index.md",
     "emulator/README.md": "emulator.md",
     "benchmarks/RESULTS.md": "benchmarks.md",
+    "docs/deploying.md": "deploying.md",
     **{
         f"plugins/{name}/README.md": f"transports/{name}.md"
         for name in ("websocket", "webrtc", "sip", "cloudflare", "twilio")
