@@ -134,6 +134,7 @@ async def test_interrupt_mid_reply_clears_the_server_buffer(emulator: Emulator) 
         transport.interrupt()
         await wait_event(transport, "output_audio_buffer.cleared")
         assert interrupted, "audio_interrupted comes from output_audio_buffer.cleared"
+        assert 200 <= interrupted[0].audio_end_ms <= 2000  # about the 0.3 s that played
         sent = client_types(emulator)
         assert sent[-2:] == ["response.cancel", "output_audio_buffer.clear"] or sent[-1] == (
             "output_audio_buffer.clear"

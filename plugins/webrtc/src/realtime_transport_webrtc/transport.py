@@ -83,6 +83,7 @@ class OpenAIRealtimeWebRTC(OpenAIRealtimeBase):
         "_owned_track",
         "_pc",
         "_playing",
+        "_playing_since",
         "_reader",
         "_secret",
         "_session_updated",
@@ -161,6 +162,7 @@ class OpenAIRealtimeWebRTC(OpenAIRealtimeBase):
         self._muted = False
         self._cancel_allowed = False
         self._playing: str | None = None
+        self._playing_since = 0.0
         self._current_item = ""
 
     # -- state -------------------------------------------------------------------------------
@@ -492,15 +494,19 @@ class OpenAIRealtimeWebRTC(OpenAIRealtimeBase):
         """WebRTC's playback signals: which response the server is playing, and barge-in."""
         kind = data.get("type")
         response_id = str(data.get("response_id") or "")
+        now = asyncio.get_running_loop().time()
         if kind == "output_audio_buffer.started":
-            self._playing = response_id
+            self._playing, self._playing_since = response_id, now
         elif kind == "output_audio_buffer.stopped":
             self._playing = None
         elif kind == "output_audio_buffer.cleared":
+            # The server knows exactly what played; the client's best estimate is the time
+            # since playback started (0 when nothing was playing).
+            played = int((now - self._playing_since) * 1000) if self._playing else 0
             self._playing = None
             if self._reader is not None:
                 self._reader.reset()
-            self.emit("audio_interrupted", AudioInterruptedEvent(self._current_item, 0))
+            self.emit("audio_interrupted", AudioInterruptedEvent(self._current_item, played))
 
     def _on_session_updated(self, data: dict[str, Any]) -> None:
         super()._on_session_updated(data)
