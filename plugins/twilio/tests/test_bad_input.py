@@ -111,3 +111,20 @@ async def test_signature_over_the_wrong_public_origin_is_refused() -> None:
         with pytest.raises(CarrierError, match="403"):
             await carrier.place_call(stack.voice_url, [Silence(100)], timeout=10)
         assert stack.emulator.connections == []
+
+
+async def test_a_silent_stream_times_out_and_ends_the_call() -> None:
+    from realtime_transport.testing.emulator import TEST_API_KEY, EmulatorDriver
+    from realtime_transport_twilio import TwilioRealtimeTransportLayer
+    from test_conformance import phones
+
+    async with EmulatorDriver() as emulator, phones(1) as lines:
+        transport = TwilioRealtimeTransportLayer(twilio_websocket=lines[0], twilio_idle_timeout=1.5)
+        errors: list[str] = []
+        transport.on("error", lambda e: errors.append(e.code))
+        await transport.connect(url=emulator.ws_url, api_key=TEST_API_KEY)
+        assert await transport.wait_stream_end(timeout=6)  # the phone sends nothing (a gap)
+        assert transport.stream_ended and transport.status == "disconnected"
+        assert errors == ["twilio_stream_timeout"]
+        await transport.close()
+        assert [t for t in asyncio.all_tasks() if t.get_name().startswith("twilio-")] == []

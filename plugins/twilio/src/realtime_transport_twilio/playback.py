@@ -7,9 +7,10 @@ the caller heard ``20 * n`` ms of it. Names carry the playback generation (``g<g
 generation, so they are ignored rather than read as playback.
 
 The position used for truncation is the last acknowledged offset plus the time since that
-acknowledgement, capped at ``allowance_ms`` (one frame by default: the next echo is at most a
-frame away) and at what was sent. The JS SDK adds a flat 50 ms instead; measuring the elapsed
-time keeps the error within a few milliseconds of what the caller heard.
+acknowledgement (Twilio plays its queue continuously, so the caller kept listening), capped at
+``allowance_ms`` (40 ms by default: two frames, enough to cover an echo delayed by network
+jitter) and at what was sent. The JS SDK adds a flat 50 ms instead; measuring the elapsed time
+keeps the error within a few milliseconds of what the caller heard.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ class PlaybackItem:
 class TwilioPlayback:
     """Items in playback order, pending marks of the current generation, the allowance."""
 
-    allowance_ms: float = 20.0
+    allowance_ms: float = 40.0
     clock: Callable[[], float] = time.monotonic
     generation: int = 0
     items: dict[ItemKey, PlaybackItem] = field(default_factory=dict)

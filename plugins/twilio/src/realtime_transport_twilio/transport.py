@@ -61,7 +61,7 @@ class TwilioRealtimeTransportLayer(OpenAIRealtimeWebSocket):
         input_audio_inactivity_timeout_ms: silence padding while the caller speaks and Twilio
             sends nothing (default 750; ``None`` disables).
         playback_allowance_ms: how far past the last acknowledged mark the caller may have heard
-            (default 20 ms, one frame; capped by the time since that acknowledgement).
+            (default 40 ms, two frames; capped by the time since that acknowledgement).
         twilio_idle_timeout: seconds without any Twilio message before the stream is treated as
             dead (Twilio sends media every 20 ms while a call is up).
         max_queued_messages: bound of the outbound queue to Twilio (audio beyond it is dropped).
@@ -105,7 +105,7 @@ class TwilioRealtimeTransportLayer(OpenAIRealtimeWebSocket):
         *,
         twilio_websocket: Any,
         input_audio_inactivity_timeout_ms: float | None = 750,
-        playback_allowance_ms: float = 20.0,
+        playback_allowance_ms: float = 40.0,
         twilio_idle_timeout: float = 30.0,
         twilio_send_timeout: float = 10.0,
         max_queued_messages: int = 60_000,
