@@ -11,7 +11,7 @@ SESSIONS = int(os.environ.get("RT_LOAD_SESSIONS", "10"))
 SECONDS = float(os.environ.get("RT_LOAD_SECONDS", "3"))
 # CI shares 2 cores between two tox envs: the bound catches a client that falls behind (its
 # lateness grows by seconds), not scheduling noise. The long run records the real figures.
-MAX_P99_MS = float(os.environ.get("RT_LOAD_MAX_P99_MS", "1000"))
+MAX_P99_MS = float(os.environ.get("RT_LOAD_MAX_P99_MS", "2000"))
 
 
 @pytest.fixture(scope="module")

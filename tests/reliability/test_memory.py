@@ -25,11 +25,17 @@ async def test_many_connect_close_cycles_leave_memory_and_fds_flat(make_transpor
             await transport.connect(url=emulator.ws_url, api_key="sk-cycles")
             await transport.close()
 
-        # Warm up as long as we measure: caches, pools, lazy imports and the allocator's high
-        # water mark (the httpx-based cloudflare transport's RSS climbs for ~1,300 cycles, then
-        # stays flat: a plateau, not a leak; tracemalloc shows no growing Python objects).
-        for _ in range(cycles):
-            await cycle()
+        # Warm up until RSS stops climbing: caches, pools, lazy imports and the allocator's high
+        # water mark (the httpx-based cloudflare transport climbs for ~1,300 cycles, ~18 MiB,
+        # then stays flat: a plateau, not a leak; tracemalloc shows no growing Python objects).
+        for _ in range(12):
+            gc.collect()
+            before = process.memory_info().rss
+            for _ in range(250):
+                await cycle()
+            gc.collect()
+            if process.memory_info().rss - before < 1024 * 1024:
+                break
         gc.collect()
         fds, rss = open_fds(), process.memory_info().rss
         for _ in range(cycles):
