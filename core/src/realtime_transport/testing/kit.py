@@ -573,9 +573,18 @@ class TransportConformanceTests:
             assert disconnected.reason
             assert transport.status == "disconnected"
             assert any(e.source == "transport" for e in recorder.payloads("error"))
-            with pytest.raises(Exception, match="not connected"):
+            with pytest.raises(TransportNotConnectedError, match="not connected"):
                 transport.send_event({"type": "response.cancel"})
+            sends_audio = (kit._capabilities or transport.capabilities).sends_audio
+            if sends_audio:
+                # dropped by the server, not closed by the app: audio is dropped and counted
+                dropped = transport.dropped_audio_chunks
+                transport.send_audio(b"\x00\x00" * 240)
+                assert transport.dropped_audio_chunks == dropped + 1
             await transport.close()
+            if sends_audio:
+                with pytest.raises(TransportNotConnectedError):
+                    transport.send_audio(b"\x00\x00" * 240)  # after close(): raises
             await _settle(before)
 
     async def test_api_key_never_in_logs_errors_or_exceptions(
