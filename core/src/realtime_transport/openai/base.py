@@ -203,7 +203,7 @@ class OpenAIRealtimeBase(RealtimeTransportLayer):
         return {**event, "session": {**session, "audio": audio}}
 
     def send_audio(self, data: bytes, *, commit: bool = False) -> None:
-        if not self._audio_may_go():
+        if self._status != "connected" and not self._audio_may_go():  # one compare when up
             return
         if data:
             self._send_bytes(_APPEND_PREFIX + b64encode(data) + _APPEND_SUFFIX)

@@ -515,7 +515,7 @@ class OpenAIRealtimeWebSocket(OpenAIRealtimeBase):
         socket.send_text(data)
 
     def send_audio(self, data: bytes, *, commit: bool = False) -> None:
-        if not self._audio_may_go():
+        if self._status != "connected" and not self._audio_may_go():
             return
         socket = self._socket
         if socket is not None and socket.buffered_amount() > self._max_write_buffer:
