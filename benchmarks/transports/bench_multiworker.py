@@ -26,6 +26,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -191,6 +192,7 @@ def start_app(
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: the workers go with it
         )
     base = f"http://127.0.0.1:{port}"
     wait_http(base + "/live")
@@ -286,7 +288,12 @@ def run(workers: int, callers: int, seconds: float) -> dict[str, Any]:
                 try:
                     app.wait(40)
                 except subprocess.TimeoutExpired:
-                    app.kill()
+                    pass
+                try:  # workers left by an exit or a crash
+                    os.killpg(app.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                app.wait(10)
             emulator.terminate()
             emulator.wait(10)
     calls = result["calls"]

@@ -149,7 +149,11 @@ async def app_process(
     ]
     with log_path.open("wb") as log:
         proc = await asyncio.create_subprocess_exec(
-            *command, env=env, stdout=log, stderr=asyncio.subprocess.STDOUT
+            *command,
+            env=env,
+            stdout=log,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,  # its own process group: the workers go with it
         )
     app = AppProcess(proc, f"http://127.0.0.1:{port}", log_path)
     try:
@@ -157,7 +161,13 @@ async def app_process(
         yield app
     finally:
         if proc.returncode is None:
-            proc.kill()
+            proc.send_signal(signal.SIGTERM)  # no call left: the workers drain at once
+            try:
+                await asyncio.wait_for(proc.wait(), 15)
+            except asyncio.TimeoutError:
+                pass
+        with contextlib.suppress(ProcessLookupError):  # workers left by an exit or a crash
+            os.killpg(proc.pid, signal.SIGKILL)
         await asyncio.wait_for(proc.wait(), 10)
 
 

@@ -197,5 +197,6 @@ async def test_metrics_are_one_view_across_two_workers(tmp_path: Path) -> None:
         assert metric(text, "realtime_sessions_ended_total", transport="twilio") == 4
         assert metric(text, "realtime_tool_calls_total", transport="twilio") == 4
         assert metric(text, "realtime_admission_limit") == 14  # 7 per worker, summed
-    counters = {p.name for p in shared.glob("counter_*.db")}
-    assert len(counters) == 2, counters  # both workers wrote their share
+    writers = {p.stem.rsplit("_", 1)[1] for p in shared.glob("*.db")}
+    assert writers == set(views), writers  # both workers wrote their share (the kernel decides
+    # which worker takes each call, so one of them may have served none of the four)
