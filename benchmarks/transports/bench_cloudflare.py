@@ -118,6 +118,19 @@ def paired_density(loop: str) -> dict[str, Any]:
     }
 
 
+def cpu_bound_estimate(density_result: dict[str, Any]) -> tuple[float, str] | None:
+    """Sessions per core if the client's CPU were the only limit, from the largest passing load."""
+    passing = [
+        t
+        for t in density_result["trials"]
+        if not t["fail"] and isinstance(t.get("cpu_pct"), (int, float)) and t["cpu_pct"] > 0
+    ]
+    if not passing:
+        return None
+    top = max(passing, key=lambda t: t["sessions"])
+    return 100 * top["sessions"] / top["cpu_pct"], f"{top['sessions']} at {top['cpu_pct']:.0f} %"
+
+
 def _n(value: Any, digits: int = 0) -> str:
     return f"{value:,.{digits}f}" if isinstance(value, (int, float)) else "n/a"
 
@@ -164,6 +177,17 @@ def report(results: dict[str, Any]) -> str:
     shipped = dens[SHIPPED]["sessions"]
     ratio = shipped / base_density if base_density else 0.0
     verdict = "**met**" if ratio >= TARGET_DENSITY_RATIO else "**not met**"
+    estimates = {name: cpu_bound_estimate(dens[name]) for name in DENSITY}
+    if all(estimates.values()):
+        base_estimate, shipped_estimate = estimates[BASELINE], estimates[SHIPPED]
+        lines += [
+            "",
+            "CPU-bound estimate (what one core would hold if only the client's own CPU counted: "
+            "sessions x 100 / client CPU % at the largest passing load, which discounts time "
+            f"the machine gave to other jobs): baseline {base_estimate[0]:,.0f} sessions/core "
+            f"({base_estimate[1]}), cloudflare {shipped_estimate[0]:,.0f} "
+            f"({shipped_estimate[1]}) = {shipped_estimate[0] / base_estimate[0]:.2f}x.",
+        ]
     starved = [
         t["cpu_pct"]
         for name in DENSITY
