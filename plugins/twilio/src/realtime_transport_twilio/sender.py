@@ -21,13 +21,14 @@ from .media_socket import TwilioMediaSocket
 
 __all__ = ["TwilioSender"]
 
-_MEDIA, _MARK, _CLEAR = 0, 1, 2
+_MEDIA, _MARK, _CLEAR, _RAW = 0, 1, 2, 3
 
 
 class TwilioSender:
     __slots__ = (
         "_entries",
         "_max",
+        "_nowait",
         "_on_failure",
         "_on_overflow",
         "_sid",
@@ -61,10 +62,11 @@ class TwilioSender:
         self.dropped = 0
         self.sent_media = 0
         self.sending_since: float | None = None
+        self._nowait = getattr(socket, "send_texts_nowait", None)
 
     def set_stream_sid(self, sid: str) -> None:
         self._sid = json.dumps(sid)
-        self._wake.set()
+        self.flush()
 
     def forget_stream(self) -> None:
         self._sid = None
@@ -77,17 +79,36 @@ class TwilioSender:
                 self._on_overflow()
             return False
         self._entries.append((_MEDIA, payload_b64))
-        self._wake.set()
         return True
 
     def mark(self, name: str) -> None:
         self._entries.append((_MARK, json.dumps(name)))
-        self._wake.set()
 
     def clear(self) -> None:
         """Drop queued audio and marks, then queue ``clear`` for what Twilio already has."""
         self._entries.clear()
         self._entries.append((_CLEAR, ""))
+        self.flush()
+
+    def flush(self) -> None:
+        """Send what is queued: at once when the socket can take it without waiting (no task
+        switch per frame), else by the writer task. Call after queueing media and marks."""
+        entries = self._entries
+        if not entries:
+            return
+        nowait = self._nowait
+        if nowait is not None and self._sid is not None and self.sending_since is None:
+            try:
+                while entries:
+                    batch = self._take(entries, self._sid)
+                    if not nowait(batch):
+                        entries.extendleft(reversed(self._untake(batch)))
+                        break
+            except Exception as exc:
+                self._on_failure(exc)
+                return
+            if not entries:
+                return
         self._wake.set()
 
     def drop_audio(self) -> None:
@@ -142,9 +163,22 @@ class TwilioSender:
                 self.sent_media += 1
             elif kind == _MARK:
                 batch.append(f'{{"event":"mark","streamSid":{sid},"mark":{{"name":{value}}}}}')
+            elif kind == _RAW:
+                batch.append(value)
+                if value.startswith('{"event":"media"'):
+                    self.sent_media += 1
             else:
                 batch.append(f'{{"event":"clear","streamSid":{sid}}}')
         return batch
+
+    def _untake(self, batch: list[str]) -> list[tuple[int, str]]:
+        """Back to queue entries (rare: the socket could not take a batch without waiting)."""
+        entries: list[tuple[int, str]] = []
+        for text in batch:
+            if text.startswith('{"event":"media"'):
+                self.sent_media -= 1
+            entries.append((_RAW, text))
+        return entries
 
     def stalled(self, now: float) -> bool:
         """A write has been pending for longer than the send timeout."""

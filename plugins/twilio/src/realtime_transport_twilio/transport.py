@@ -514,6 +514,7 @@ class TwilioRealtimeTransportLayer(OpenAIRealtimeWebSocket):
         for frame in playback.frames(key, audio):
             out.media(binascii.b2a_base64(frame, newline=False).decode("ascii"))
             out.mark(playback.mark_after_frame(key))
+        out.flush()
         self.emit("audio", AudioEvent(audio, response_id, item_id, content_index))
 
     def _on_audio_done(self, data: dict[str, Any]) -> None:
@@ -526,6 +527,7 @@ class TwilioRealtimeTransportLayer(OpenAIRealtimeWebSocket):
                     self._out.media(binascii.b2a_base64(frame, newline=False).decode("ascii"))
                     self._out.mark(playback.mark_after_frame(key))
                 self._out.mark(playback.done_mark(key))
+                self._out.flush()
         super()._on_audio_done(data)
 
     def _on_response_created(self, data: dict[str, Any]) -> None:
