@@ -61,6 +61,8 @@ def test_options_are_validated() -> None:
                 twilio_websocket=Sink(), input_audio_inactivity_timeout_ms=bad
             )
     TwilioRealtimeTransportLayer(twilio_websocket=Sink(), input_audio_inactivity_timeout_ms=None)
+    with pytest.raises(UserError, match="whole 20 ms frames"):
+        TwilioRealtimeTransportLayer(twilio_websocket=Sink(), input_batch_ms=30)
 
 
 def test_frames_are_exactly_160_bytes_and_the_tail_is_padded() -> None:
