@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["LocalAudio", "OpenAIRealtimeWebRTC", "WebRTCAuthenticationError", "WebRTCConnectError"]
+__all__ = [
+    "LocalAudio",
+    "OpenAIRealtimeWebRTC",
+    "WebRTCAuthenticationError",
+    "WebRTCConnectError",
+    "WebRTCConnectTimeoutError",
+]
 
 if TYPE_CHECKING:
-    from .errors import WebRTCAuthenticationError, WebRTCConnectError
+    from .errors import WebRTCAuthenticationError, WebRTCConnectError, WebRTCConnectTimeoutError
     from .local import LocalAudio
     from .transport import OpenAIRealtimeWebRTC
 
@@ -21,7 +27,7 @@ def __getattr__(name: str) -> Any:
         from .local import LocalAudio
 
         return LocalAudio
-    if name in ("WebRTCConnectError", "WebRTCAuthenticationError"):
+    if name in ("WebRTCConnectError", "WebRTCAuthenticationError", "WebRTCConnectTimeoutError"):
         from . import errors
 
         return getattr(errors, name)

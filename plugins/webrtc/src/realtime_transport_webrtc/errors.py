@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from realtime_transport.errors import AuthenticationError, TransportConnectionError
+from realtime_transport.errors import (
+    AuthenticationError,
+    ConnectTimeoutError,
+    TransportConnectionError,
+)
 
 ConnectStep = Literal["setup", "offer", "call_request", "answer", "ice", "dtls", "data_channel"]
 
@@ -30,3 +34,8 @@ class WebRTCConnectError(TransportConnectionError):
 
 class WebRTCAuthenticationError(WebRTCConnectError, AuthenticationError):
     """The calls endpoint refused the key (HTTP 401/403)."""
+
+
+class WebRTCConnectTimeoutError(WebRTCConnectError, ConnectTimeoutError):
+    """The calls endpoint did not answer within ``connect_timeout`` (a ``ConnectTimeoutError``,
+    as on every transport)."""

@@ -17,7 +17,7 @@ import httpx
 from realtime_transport import __version__
 from realtime_transport.errors import redact
 
-from .errors import WebRTCAuthenticationError, WebRTCConnectError
+from .errors import WebRTCAuthenticationError, WebRTCConnectError, WebRTCConnectTimeoutError
 
 
 @dataclass(frozen=True)
@@ -59,15 +59,15 @@ async def exchange(
                 }
                 response = await http.post(url, files=files, headers=request_headers)
     except httpx.TimeoutException:
-        raise WebRTCConnectError(
-            f"the calls endpoint {url} did not answer within {timeout:g} s; check base_url "
+        raise WebRTCConnectTimeoutError(
+            f"the calls endpoint {url} did not answer within {timeout:.3g} s; check base_url "
             "and the network, or raise connect_timeout",
             step="call_request",
         ) from None
     except httpx.HTTPError as exc:
         raise WebRTCConnectError(
             f"could not reach the calls endpoint {url}: {type(exc).__name__}: "
-            f"{redact(str(exc), key)}",
+            f"{redact(str(exc), key)}; check the url (base_url) and that the server is up",
             step="call_request",
         ) from None
     if response.status_code >= 300:

@@ -85,6 +85,7 @@ class OpenAIRealtimeWebRTC(OpenAIRealtimeBase):
         "_playing",
         "_playing_since",
         "_reader",
+        "_request",
         "_secret",
         "_session_updated",
         "_session_updated_timeout",
@@ -153,6 +154,7 @@ class OpenAIRealtimeWebRTC(OpenAIRealtimeBase):
         self._owned_track: Any = None
         self._local: LocalMedia | None = None
         self._reader: RemoteAudioReader | None = None
+        self._request: asyncio.Future[signaling.Answer] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._attempt: object | None = None
         self._secret: str | None = None
@@ -240,15 +242,17 @@ class OpenAIRealtimeWebRTC(OpenAIRealtimeBase):
             self._check_attempt(attempt)
             step = "call_request"
             session = None if signaling.is_ephemeral(key) else self._initial_payload()
-            answer = await signaling.exchange(
-                endpoint,
-                key,
-                pc.localDescription.sdp,
-                session,
-                timeout=max(0.1, deadline - loop.time()),
-                headers=self._headers,
+            answer = await self._call_request(
+                attempt,
+                signaling.exchange(
+                    endpoint,
+                    key,
+                    pc.localDescription.sdp,
+                    session,
+                    timeout=max(0.1, deadline - loop.time()),
+                    headers=self._headers,
+                ),
             )
-            self._check_attempt(attempt)
             step = "answer"
             await self._apply_answer(answer.sdp)
             self._call_id = answer.call_id
@@ -274,6 +278,24 @@ class OpenAIRealtimeWebRTC(OpenAIRealtimeBase):
         finally:
             if self._attempt is attempt:
                 self._attempt = None
+
+    async def _call_request(
+        self, attempt: object, exchange: Coroutine[Any, Any, signaling.Answer]
+    ) -> signaling.Answer:
+        """The offer/answer POST, which :meth:`close` cancels (connect() fails at once instead
+        of waiting for the endpoint until ``connect_timeout``)."""
+        request = asyncio.ensure_future(exchange)
+        self._request = request
+        try:
+            return await request
+        except asyncio.CancelledError:
+            if self._attempt is attempt:
+                raise  # the caller cancelled connect()
+        finally:
+            if self._request is request:
+                self._request = None
+        self._check_attempt(attempt)  # close() cancelled the request: raises
+        raise AssertionError("unreachable")
 
     def _initial_payload(self) -> dict[str, Any]:
         return self.build_session_payload(self._initial_config)
@@ -358,8 +380,10 @@ class OpenAIRealtimeWebRTC(OpenAIRealtimeBase):
     async def _wait_for_channel(self, attempt: object, deadline: float) -> None:
         """Until the data channel opens; ICE or DTLS failing (or the deadline) fails it."""
         loop = asyncio.get_running_loop()
-        while self._channel.readyState != "open":
-            self._check_attempt(attempt)
+        while True:
+            self._check_attempt(attempt)  # first: close() clears the channel
+            if self._channel.readyState == "open":
+                return
             pc = self._pc
             if pc.iceConnectionState == "failed":
                 raise WebRTCConnectError(
@@ -399,6 +423,9 @@ class OpenAIRealtimeWebRTC(OpenAIRealtimeBase):
                 "no session.updated within %g s after the initial session.update; continuing",
                 self._session_updated_timeout,
             )
+        except asyncio.CancelledError:
+            if self._attempt is attempt:
+                raise  # the caller cancelled connect(); else close() cancelled the wait
         self._check_attempt(attempt)
         if self._channel is None or self._channel.readyState != "open":
             raise WebRTCConnectError(
@@ -584,6 +611,9 @@ class OpenAIRealtimeWebRTC(OpenAIRealtimeBase):
         self._mark_closed()
         running = self._running_listener_tasks()
         self._attempt = None
+        request, self._request = self._request, None
+        if request is not None:
+            request.cancel()  # a call request in flight: connect() fails now
         await self._teardown(reason="closed by the client")
         await self._cancel_listener_tasks(running)
 
