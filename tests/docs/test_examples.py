@@ -4,10 +4,15 @@ In a page, ``<!-- runnable -->`` on the line before a fenced ``python`` block ma
 ``<!-- output -->`` line before the next fenced ``text`` block (ahead of any other code block)
 gives its exact standard output. Each example runs in its own interpreter (the emulator it
 starts is on loopback), so examples are complete programs, as a reader would paste them.
+
+Every other ``python`` block, in the pages and in the READMEs they include, must at least
+compile (top-level ``await`` allowed); a block that is a fragment on purpose (a ``return`` from
+the handler around it) says so with ``<!-- fragment -->`` on the line before it.
 """
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -90,3 +95,41 @@ def test_example_runs(example: Example, tmp_path: Path) -> None:
     assert result.returncode == 0, f"{where} failed:\n{result.stdout}\n{result.stderr}"
     if example.output is not None:
         assert result.stdout == example.output, f"{where} printed:\n{result.stdout}"
+
+
+#: the pages, and the files their `<!-- include... -->` directives pull in
+SOURCES = [
+    *sorted(DOCS.rglob("*.md")),
+    ROOT / "README.md",
+    ROOT / "emulator" / "README.md",
+    *sorted((ROOT / "plugins").glob("*/README.md")),
+]
+
+
+def python_blocks() -> list[tuple[str, str]]:
+    blocks: list[tuple[str, str]] = []
+    for path in SOURCES:
+        lines = path.read_text(encoding="utf-8").splitlines()
+        where = path.relative_to(ROOT).as_posix()
+        index = 0
+        while index < len(lines):
+            if lines[index].strip() == "```python":
+                fragment = index > 0 and lines[index - 1].strip() == "<!-- fragment -->"
+                code, index = _fence(lines, index, "python")
+                if not fragment:
+                    blocks.append((f"{where}:{index}", code))
+                continue
+            index += 1
+    return blocks
+
+
+def test_every_python_block_compiles() -> None:
+    blocks = python_blocks()
+    assert len(blocks) >= 10, blocks
+    problems = []
+    for where, code in blocks:
+        try:
+            compile(code, where, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+        except SyntaxError as exc:
+            problems.append(f"{where}: {exc}")
+    assert not problems, "\n".join(problems)
