@@ -395,7 +395,7 @@ def main() -> int:
             f"{ws['real_time']}/{tw['real_time']}; frame sizes {tw['sizes']}",
             flush=True,
         )
-    calls, per_call = (2, 2) if smoke else (4, 50)
+    calls, per_call = (2, 2) if smoke else (2, 100)
     barge = run_loop(role_barge_in(calls, per_call, seed=14), "asyncio")
     errors = barge["errors_ms"]
     absolute = [abs(e) for e in errors]
@@ -437,8 +437,9 @@ def write_section(
         "server (media + mark per frame to the caller, written together). Baseline in the same "
         "run: our `websocket` transport, as many sessions appending 20 ms every 20 ms and "
         "receiving the same deltas. Real time = at least 95 % of the frames due delivered each "
-        "way. Barge-in: calls through the Twilio transport to the emulator (fast pace, so "
-        "Twilio's queue holds the whole reply), the caller playing in real time, `interrupt()` "
+        "way. Barge-in: two calls at a time through the Twilio transport to the emulator (fast "
+        "pace, so Twilio's queue holds the whole reply), the carrier simulator in the same "
+        "process playing in real time, 100 barge-ins each, `interrupt()` "
         "at a random point 0.2-2.5 s into the reply; error = truncated `audio_end_ms` minus what "
         "the simulator had heard when `clear` arrived.",
         "",
