@@ -167,6 +167,8 @@ def _relink(match: re.Match[str], source: str, page_path: str) -> str:
     resolved = (Path(source).parent / file_part).as_posix()
     resolved = _normalise(resolved)
     page = PAGES.get(resolved)
+    if page is None and resolved.startswith("docs/") and (ROOT / resolved).is_file():
+        page = resolved.removeprefix("docs/")  # a link into the site itself
     if page is not None:
         return f"[{text}]({'../' * depth}{page})"
     shown = resolved if resolved else file_part
