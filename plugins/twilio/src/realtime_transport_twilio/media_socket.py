@@ -20,6 +20,7 @@ framework, write the three methods above (a dozen lines) and pass that object in
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from typing import Any, Protocol, runtime_checkable
 
@@ -176,8 +177,18 @@ class WebsocketsMediaSocket:
         return True
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
-        with contextlib.suppress(Exception):
-            await self._conn.close(code, reason)
+        """Close within the connection's ``close_timeout`` (+1 s); a peer that stopped reading
+        blocks websockets' close before its own timeout starts, so the connection is aborted."""
+        conn = self._conn
+        timeout = (getattr(conn, "close_timeout", None) or 10.0) + 1.0
+        try:
+            await asyncio.wait_for(conn.close(code, reason), timeout)
+        except asyncio.TimeoutError:
+            transport = getattr(conn, "transport", None)
+            if transport is not None:
+                transport.abort()
+        except Exception:
+            pass
 
 
 def adapt_media_socket(socket: Any) -> TwilioMediaSocket:

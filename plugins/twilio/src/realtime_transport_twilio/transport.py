@@ -86,6 +86,7 @@ class TwilioRealtimeTransportLayer(OpenAIRealtimeWebSocket):
         "_out",
         "_pending_input",
         "_reader",
+        "_send_failed",
         "_stream_sid",
         "_twilio",
         "_twilio_idle_timeout",
@@ -168,6 +169,7 @@ class TwilioRealtimeTransportLayer(OpenAIRealtimeWebSocket):
         self._watchdog: asyncio.TimerHandle | None = None
         self._last_heard = 0.0
         self._idle_expired = False
+        self._send_failed = False  # a write to Twilio failed or stalled: the reader ends the call
         self._ended = False  # Twilio sent stop or the caller hung up: the call is over
         self._finished: asyncio.Event | None = None  # wakes wait_stream_end (end or close())
         self._stream_sid: str | None = None
@@ -303,7 +305,7 @@ class TwilioRealtimeTransportLayer(OpenAIRealtimeWebSocket):
         socket = self._twilio
         why = "the caller hung up (the Twilio socket closed)"
         self._last_heard = time.monotonic()
-        self._idle_expired = False
+        self._idle_expired = self._send_failed = False
         self._arm_watchdog()
         try:
             while True:
@@ -317,10 +319,13 @@ class TwilioRealtimeTransportLayer(OpenAIRealtimeWebSocket):
                     why = "Twilio sent stop"
                     break
         except asyncio.CancelledError:
-            if not self._idle_expired:
+            if self._idle_expired:
+                why = f"no message from Twilio for {self._twilio_idle_timeout:g} s"
+                self._error(f"{why}; the call is treated as ended", "twilio_stream_timeout")
+            elif self._send_failed:
+                why = "sending to Twilio failed"  # reported by _twilio_send_failed
+            else:
                 raise
-            why = f"no message from Twilio for {self._twilio_idle_timeout:g} s"
-            self._error(f"{why}; the call is treated as ended", "twilio_stream_timeout")
         except Exception as exc:  # the socket failed under us
             why = f"the Twilio socket failed ({type(exc).__name__})"
             self._error(f"{why}; the call is treated as ended", "twilio_socket_error", exc)
@@ -487,7 +492,8 @@ class TwilioRealtimeTransportLayer(OpenAIRealtimeWebSocket):
         self.emit("error", ErrorEvent(message=message, source="transport", code=code, error=exc))
 
     def _twilio_send_failed(self, exc: BaseException) -> None:
-        """The writer could not send: close the socket so the reader ends the call."""
+        """The writer could not send: the reader ends the call (a peer that stopped reading may
+        never let the socket's close complete, so the call does not wait for it)."""
         if isinstance(exc, ConnectionError):
             logger.info("the Twilio socket closed while sending (the caller hung up)")
         else:
@@ -495,6 +501,11 @@ class TwilioRealtimeTransportLayer(OpenAIRealtimeWebSocket):
             self._error(
                 f"sending to Twilio {text}; the call is treated as ended", "twilio_send_failed", exc
             )
+        reader = self._reader
+        if not isinstance(exc, ConnectionError) and reader is not None and not reader.done():
+            self._send_failed = True
+            reader.cancel()
+            return
         task = asyncio.get_running_loop().create_task(
             self._twilio.close(1011, "send failed"), name="twilio-close"
         )
