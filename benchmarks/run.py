@@ -1,6 +1,6 @@
 """Run every benchmark for every contender in one go and write RESULTS.md.
 
-    python run.py            # full run, both loops (about 30 min on 2 cores), rewrites RESULTS.md
+    python run.py            # full run, both loops (about 35 min on 2 cores), rewrites RESULTS.md
     python run.py --smoke    # every contender, every mode, both loops, tiny; no thresholds (CI)
     python run.py --only ours-transport agents-model --skip density --loops uvloop
 
@@ -498,11 +498,18 @@ IMPORT_RSS_BEFORE_MIB = 27.9
 
 METHOD = """## What is measured, and how
 
-- **Server** (`server.py`): one process pinned to core 0; hand-parsed HTTP upgrade, pre-serialised
-  GA events (`session.created`, `session.updated`), one ticker task writing the same pre-built
+- **Event loops**: every trial names the client's loop (`client.py --loop asyncio|uvloop`); every
+  contender runs unchanged on both, question by question in one run, and each ratio divides
+  ours on a loop by the peer on the same loop.
+- **Server** (`server.py`): one process pinned to core 0, on uvloop (it is not what is measured;
+  `--loop asyncio` is there to compare); hand-parsed HTTP upgrade, pre-serialised GA events
+  (`session.created`, `session.updated`), one ticker task writing the same pre-built
   `response.output_audio.delta` frame (20 ms of 24 kHz PCM16, 960 bytes, base64) to every paced
-  connection every 20 ms; the PCM's first 8 bytes carry the tick's scheduled `time.monotonic()`.
-  Uplink frames are counted (C unmasking, substring test), not JSON-parsed.
+  connection every 20 ms (one write per connection per tick); the PCM's first 8 bytes carry the
+  tick's scheduled `time.monotonic()`. Uplink appends are counted from their first 64 bytes (C
+  unmasking of those bytes only), not JSON-parsed. The orchestrator reads the server's CPU time
+  at the window's start and end: every trial reports it, and a trial in which it passed 80 % of
+  the core fails (the server, not the client, may have been the limit).
 - **Clients** (`client.py`): one process per trial pinned to core 1. Each contender's audio
   callback hands the decoded PCM to the same recorder; one pacing task sends one 960-byte chunk
   per session every 20 ms through the contender's own send API. Contenders:
@@ -511,27 +518,41 @@ METHOD = """## What is measured, and how
   `RealtimeSession` over it (`on("audio")`); `openai-agents` `OpenAIRealtimeWebSocketModel`
   (a listener's `on_event`), its `RealtimeSession` (`async for event in session`); the official
   `openai` client's `client.realtime.connect()` (`async for event in connection`).
-- **Density** (`bench_density.py`): doubling from 50 then bisection to 5 %; pass = p99 lateness
-  ≤ 100 ms, ≥ 98 % of deltas delivered and of appends sent, median lateness of the window's
-  last quarter within 25 ms of its first quarter.
+- **Density** (`bench_density.py`): from where the contender landed on the other loop (or
+  doubling from 50), steps of 1.25x until a load fails or passes, then bisection to 5 %; pass =
+  p99 lateness ≤ 100 ms, ≥ 98 % of deltas delivered and of appends sent, median lateness of the
+  window's last quarter within 25 ms of its first quarter; 1.5 s warm-up, 4 s window, a failed
+  load retried once (not when the server passed its limit).
+- **CPU-time capacity**: 1e6 / (client CPU µs per event at 100 sessions x 100 events per
+  session-second): the sessions one core could carry if CPU were the only limit. Process CPU
+  time moves far less with the machine's load than wall-clock density, so it is the
+  cross-check; it ignores lateness (GC pauses, bursts), which density does not.
 - **Load** (`bench_load.py`): 100 duplex sessions; client CPU per session (µs of CPU per
-  session-second = millionths of a core) and lateness p50/p99 (scheduled send → callback).
+  session-second = millionths of a core), CPU per event, the kernel's share of it, and lateness
+  p50/p99 (scheduled send → callback).
 - **Throughput** (`bench_throughput.py`): one session; server blasts deltas unpaced (flow
   controlled) → deltas/s reaching the callback and CPU per delta; client sends chunks as fast as
   it can (draining, never dropping) → CPU per sent chunk.
 - **Memory** (`bench_memory.py`): RSS of a fresh interpreter after importing the contender
-  (`client.py` itself imports asyncio/argparse/json first, same for all); RSS growth per idle
-  connected session with 100 and 500 sessions open (after two warm-up sessions).
+  (`client.py` itself imports asyncio/argparse/json first, same for all; no event loop is
+  imported); RSS growth per idle connected session with 100 and 500 sessions open (after two
+  warm-up sessions), on each loop.
+- **Profiles** (`profile_hot_path.py`): cProfile on process CPU time (not wall time, so
+  preemption by other jobs does not show up as slow calls); it inflates small Python functions
+  about 2x, so read the split, not the absolute numbers.
 - Noise: this is a shared 2-vCPU VM; expect ±10-30 % run to run. Compare within one run only.
 
 ## How to rerun
 
 ```bash
-# from the repo root, with the dev venv (or: tox -e bench for the smoke run)
-.venv/bin/python benchmarks/run.py                 # full run, rewrites this file + results.json
-.venv/bin/python benchmarks/run.py --smoke         # CI smoke: seconds per contender, no thresholds
-.venv/bin/python benchmarks/bench_density.py ours-transport agents-model   # one question
-.venv/bin/python benchmarks/profile_hot_path.py    # cProfile of our transport's hot paths
+# from the repo root, with a venv holding core, emulator, the websocket plugin, openai-agents,
+# openai, uvloop and pybase64 (or: tox -e bench for the smoke run)
+.venv/bin/python benchmarks/run.py                 # full run, both loops (~35 min), this file
+.venv/bin/python benchmarks/run.py --skip transports --density-window 3   # shorter
+.venv/bin/python benchmarks/run.py --smoke         # CI smoke: both loops, no thresholds
+.venv/bin/python benchmarks/run.py --render        # rewrite this file from results.json
+.venv/bin/python benchmarks/bench_density.py ours-transport agents-model --loop uvloop
+.venv/bin/python benchmarks/profile_hot_path.py --loop asyncio uvloop
 ```
 """
 
