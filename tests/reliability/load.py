@@ -5,7 +5,7 @@ on its own for the documented long run::
     python tests/reliability/load.py --sessions 300 --seconds 30 [--transport websocket]
 
 Each session connects, asks for a long spoken reply (the emulator streams it in real time as
-20 ms deltas) and sends 20 ms of caller audio (silence, so the server's VAD stays quiet) every
+100 ms deltas) and sends 20 ms of caller audio (silence, so the server's VAD stays quiet) every
 20 ms. Delivery lateness of a delta is its arrival time minus when it was due: the session's
 first delta plus the audio received before it, so a client that falls behind shows up as
 growing lateness. Sending lateness is how late each 20 ms send tick ran.
@@ -28,7 +28,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-CHUNK_MS = 20
+CHUNK_MS = 20  # caller audio: one 20 ms append per tick, as a telephony or WebRTC leg sends it
+REPLY_CHUNK_MS = 100  # model audio per delta (the real API sends deltas of this order)
 PCM_BYTES_PER_MS = 48
 
 
@@ -43,13 +44,13 @@ class SessionResult:
 
 @contextmanager
 def emulator_process(seconds: float) -> Iterator[str]:
-    """The emulator in its own process (real-time pace, 20 ms deltas); yields its WebSocket URL."""
-    script = {"rules": [{"reply": {"text": "a long answer", "audio_ms": (seconds + 5) * 1000}}]}
+    """The emulator in its own process (real-time pace, 100 ms deltas); yields its WebSocket URL."""
+    script = {"rules": [{"reply": {"text": "a long answer", "audio_ms": (seconds + 10) * 1000}}]}
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(script, handle)
     command = [
         sys.executable, "-c", "from realtime_transport_emulator.cli import main; main()",
-        "--port", "0", "--pace", "realtime", "--chunk-ms", str(CHUNK_MS),
+        "--port", "0", "--pace", "realtime", "--chunk-ms", str(REPLY_CHUNK_MS),
         "--script", handle.name, "--log-level", "WARNING",
     ]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
@@ -74,7 +75,9 @@ def emulator_process(seconds: float) -> Iterator[str]:
         os.unlink(handle.name)
 
 
-async def one_session(url: str, transport_name: str, seconds: float) -> SessionResult:
+async def one_session(
+    url: str, transport_name: str, seconds: float, warmup: float = 0.0
+) -> SessionResult:
     from realtime_transport import get_transport
 
     result = SessionResult()
@@ -86,8 +89,9 @@ async def one_session(url: str, transport_name: str, seconds: float) -> SessionR
         now = loop.time()
         if not first:
             first.append(now)
-        due = first[0] + result.received_ms / 1000
-        result.lateness_ms.append(max(0.0, (now - due) * 1000))
+        if result.received_ms >= warmup * 1000:  # steady state only (see run_load)
+            due = first[0] + result.received_ms / 1000
+            result.lateness_ms.append(max(0.0, (now - due) * 1000))
         result.received_ms += len(event.data) / PCM_BYTES_PER_MS
 
     transport.on("audio", on_audio)
@@ -104,7 +108,7 @@ async def one_session(url: str, transport_name: str, seconds: float) -> SessionR
         transport.send_message("talk to me")
         chunk = bytes(CHUNK_MS * PCM_BYTES_PER_MS)
         start = loop.time()
-        ticks = int(seconds * 1000 / CHUNK_MS)
+        ticks = int((warmup + seconds) * 1000 / CHUNK_MS)
         for tick in range(ticks):
             due = start + tick * CHUNK_MS / 1000
             delay = due - loop.time()
@@ -129,21 +133,36 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
 
 
-async def run_load(url: str, *, sessions: int, seconds: float, transport: str) -> dict[str, Any]:
+async def run_load(
+    url: str | list[str],
+    *,
+    sessions: int,
+    seconds: float,
+    transport: str,
+    warmup: float = 2.0,
+    arrival_ms: float = 10.0,
+) -> dict[str, Any]:
+    """Sessions arrive ``arrival_ms`` apart (calls do not all start in the same millisecond);
+    each one's first ``warmup`` seconds of reply audio are not counted, since the emulator
+    synthesizes each long reply when it starts (a burst of work no real server shows)."""
+    urls = [url] if isinstance(url, str) else url
     started = time.monotonic()
     cpu = time.process_time()
     tasks = []
-    for _ in range(sessions):  # stagger connects a little, as real calls arrive
-        tasks.append(asyncio.ensure_future(one_session(url, transport, seconds)))
-        await asyncio.sleep(0.002)
+    for index in range(sessions):  # round-robin over the emulator processes
+        target = urls[index % len(urls)]
+        tasks.append(asyncio.ensure_future(one_session(target, transport, seconds, warmup)))
+        await asyncio.sleep(arrival_ms / 1000)
     results = await asyncio.gather(*tasks)
     lateness = [value for r in results for value in r.lateness_ms]
     sending = [value for r in results for value in r.send_lateness_ms]
-    expected_ms = seconds * 1000
+    expected_ms = (warmup + seconds) * 1000
     return {
         "transport": transport,
         "sessions": sessions,
+        "emulator_processes": len(urls),
         "seconds": seconds,
+        "warmup_s": warmup,
         "failed": [r.error for r in results if r.error],
         "p50_lateness_ms": round(percentile(lateness, 50), 2),
         "p99_lateness_ms": round(percentile(lateness, 99), 2),
@@ -168,12 +187,22 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--transport", default="websocket")
     parser.add_argument("--loop", default="auto", choices=("auto", "asyncio", "uvloop"))
+    parser.add_argument(
+        "--emulators",
+        type=int,
+        default=1,
+        help="emulator processes to spread the sessions over (one Python emulator serves about "
+        "150 such sessions per core; the client is what this test measures)",
+    )
     args = parser.parse_args()
+    from contextlib import ExitStack
+
     from realtime_transport.loops import run
 
-    with emulator_process(args.seconds) as url:
+    with ExitStack() as stack:
+        urls = [stack.enter_context(emulator_process(args.seconds)) for _ in range(args.emulators)]
         report = run(
-            run_load(url, sessions=args.sessions, seconds=args.seconds, transport=args.transport),
+            run_load(urls, sessions=args.sessions, seconds=args.seconds, transport=args.transport),
             loop=args.loop,
         )
     print(json.dumps(report, indent=2))
