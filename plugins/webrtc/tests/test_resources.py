@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from realtime_transport_emulator import Emulator
@@ -16,10 +17,13 @@ def fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
+EXECUTOR_PREFIX = "rt-test-default-executor"
+
+
 def threads() -> set[str]:
-    # the loop's default executor (Opus encoding) is shared and reused, not per session
-    executor = ("asyncio_", "uvloop_")  # asyncio's and uvloop's default-executor thread names
-    return {t.name for t in threading.enumerate() if not t.name.startswith(executor)}
+    # the loop's default executor (Opus encoding) is shared and reused, not per session; the
+    # test installs its own so its threads are recognisable on every loop and uvloop version
+    return {t.name for t in threading.enumerate() if not t.name.startswith(EXECUTOR_PREFIX)}
 
 
 def tasks() -> set[asyncio.Task[Any]]:
@@ -45,6 +49,8 @@ async def settle(check: Any, timeout: float = 5.0) -> None:
 
 
 async def test_no_leaked_tasks_threads_or_fds(emulator: Emulator) -> None:
+    executor = ThreadPoolExecutor(thread_name_prefix=EXECUTOR_PREFIX)
+    asyncio.get_running_loop().set_default_executor(executor)
     await one_session(emulator)  # warm-up: lazy imports, the executor's first threads
     await settle(lambda: not emulator.calls)
     base_tasks, base_threads, base_fds = tasks(), threads(), fds()
