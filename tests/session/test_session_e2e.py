@@ -7,10 +7,11 @@ records, and the emulator's scripted model drives tool calls, handoffs and repli
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from emulated import KEY, client_items, until
 from realtime_transport import (
     AgentEndEvent,
     GuardrailFunctionOutput,
@@ -30,7 +31,6 @@ from realtime_transport_emulator import Emulator, FunctionCall, Reply, Rule, Scr
 from realtime_transport_emulator.model.synth import silence, speech
 
 PCMU = {"type": "audio/pcmu"}
-KEY = "sk-test-session"
 
 
 @function_tool
@@ -47,26 +47,6 @@ def get_weather(city: str) -> str:
 def refund(order_id: str) -> str:
     """Refund an order."""
     return f"refunded {order_id}"
-
-
-async def until(
-    session: RealtimeSession,
-    name: str,
-    predicate: Callable[[Any], bool] = lambda _: True,
-    timeout: float = 5.0,
-) -> Any:
-    """The next ``name`` session event matching ``predicate``."""
-    future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-
-    def listener(payload: Any) -> None:
-        if not future.done() and predicate(payload):
-            future.set_result(payload)
-
-    unsubscribe = session.on(name, listener)
-    try:
-        return await asyncio.wait_for(future, timeout)
-    finally:
-        unsubscribe()
 
 
 async def quiesce(session: RealtimeSession, emulator: Emulator | None = None) -> None:
@@ -86,38 +66,6 @@ async def quiesce(session: RealtimeSession, emulator: Emulator | None = None) ->
 
 def ended_with(text: str) -> Callable[[AgentEndEvent], bool]:
     return lambda event: event.output == text
-
-
-@pytest.fixture
-async def emulator(request: pytest.FixtureRequest) -> AsyncIterator[Emulator]:
-    marker = request.node.get_closest_marker("emulator_options")
-    options: dict[str, Any] = dict(marker.kwargs) if marker else {}
-    async with Emulator(**options) as emu:
-        yield emu
-
-
-@pytest.fixture
-async def session_factory(emulator: Emulator) -> AsyncIterator[Callable[..., Any]]:
-    sessions: list[RealtimeSession] = []
-
-    async def make(agent: RealtimeAgent, **options: Any) -> RealtimeSession:
-        session = RealtimeSession(agent, transport="websocket", **options)
-        await asyncio.wait_for(session.connect(api_key=KEY, url=emulator.ws_url), 5)
-        sessions.append(session)
-        return session
-
-    yield make
-    for session in sessions:
-        await asyncio.wait_for(session.close(), 5)
-
-
-def client_items(emulator: Emulator, kind: str) -> list[dict[str, Any]]:
-    return [
-        event["item"]
-        for record in emulator.connections
-        for event in record.client_events
-        if event.get("type") == "conversation.item.create" and event["item"].get("type") == kind
-    ]
 
 
 WEATHER = Script(
