@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 from emutest import check_server_event
 from realtime_transport_emulator import FunctionCall, Reply, Rule, Script, ScriptError
-from realtime_transport_emulator.model.audio import PCM24K, PCMA, PCMU, convert, decode
+from realtime_transport_emulator.model.audio import (
+    PCM24K,
+    PCMA,
+    PCMU,
+    convert,
+    decode,
+    decode_pcm16,
+)
 from realtime_transport_emulator.model.script import ScriptRunner, placeholder_transcript
 from realtime_transport_emulator.model.synth import noise, silence, speech, synthesize
 from realtime_transport_emulator.net.httpserver import HttpRequest, HttpResponse, Router
@@ -69,8 +76,40 @@ def run_vad(audio: bytes, chunk: int, settings: VadSettings) -> list[object]:
     vad = EnergyVad(settings, 24000)
     events: list[object] = []
     for offset in range(0, len(audio), chunk):
-        events += vad.feed(decode(audio[offset : offset + chunk], PCM24K), 0.0)
+        events += vad.feed(decode_pcm16(audio[offset : offset + chunk], PCM24K), 0.0)
     return events
+
+
+def reference_vad(audio: bytes, settings: VadSettings) -> list[object]:
+    """The VAD's rule written out plainly: each 10 ms frame's RMS through speech_probability."""
+    samples = decode(audio, PCM24K).astype(np.float64)
+    events: list[object] = []
+    speaking, silent_ms, floor = False, 0, 0.0
+    for index in range(samples.size // 240):
+        frame = samples[index * 240 : (index + 1) * 240]
+        voiced = speech_probability(float(np.sqrt(np.mean(frame * frame)))) >= settings.threshold
+        start, end = index * 10, (index + 1) * 10
+        if not speaking and voiced:
+            speaking, silent_ms = True, 0
+            events.append(SpeechStarted(round(max(floor, start - settings.prefix_padding_ms))))
+        elif speaking and voiced:
+            silent_ms = 0
+        elif speaking:
+            silent_ms += 10
+            if silent_ms >= settings.silence_duration_ms:
+                speaking, silent_ms, floor = False, 0, end
+                events.append(SpeechStopped(end))
+    return events
+
+
+@pytest.mark.parametrize("level", [-45.0, -36.0, -35.0, -34.0, -20.0])
+def test_vad_matches_the_rms_rule_it_documents(level: float) -> None:
+    """The int16 energy shortcut decides every frame as the documented RMS -> dBFS rule does,
+    including levels right at the threshold (-35 dBFS for 0.5)."""
+    turns = [silence(300), speech("a b c"), noise(700, level_dbfs=level, seed=3), speech("d e")]
+    audio = b"".join(turns) + silence(800) + noise(400, level_dbfs=level, seed=4) + silence(600)
+    settings = VadSettings("server_vad", 0.5, 300, 500)
+    assert run_vad(audio, 960, settings) == reference_vad(audio, settings) != []
 
 
 def test_vad_is_independent_of_chunking_and_honours_settings() -> None:

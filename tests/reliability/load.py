@@ -42,6 +42,25 @@ class SessionResult:
     error: str | None = None
 
 
+EMULATOR_PIDS: dict[str, int] = {}  # URL -> process, to report the emulators' CPU
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (0 without psutil)."""
+    try:
+        import psutil
+    except ImportError:
+        return 0.0
+    total = 0.0
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
 @contextmanager
 def emulator_process(seconds: float) -> Iterator[str]:
     """The emulator in its own process (real-time pace, 100 ms deltas); yields its WebSocket URL."""
@@ -60,6 +79,7 @@ def emulator_process(seconds: float) -> Iterator[str]:
         for line in process.stdout:
             match = re.search(r"WebSocket : (ws://\S+?)\?", line)
             if match:
+                EMULATOR_PIDS[match.group(1)] = process.pid
                 yield match.group(1)
                 break
             if time.monotonic() > deadline:
@@ -146,8 +166,10 @@ async def run_load(
     each one's first ``warmup`` seconds of reply audio are not counted, since the emulator
     synthesizes each long reply when it starts (a burst of work no real server shows)."""
     urls = [url] if isinstance(url, str) else url
+    pids = [EMULATOR_PIDS[u] for u in urls if u in EMULATOR_PIDS]
     started = time.monotonic()
     cpu = time.process_time()
+    emulator_cpu = cpu_seconds(pids)
     tasks = []
     for index in range(sessions):  # round-robin over the emulator processes
         target = urls[index % len(urls)]
@@ -176,6 +198,9 @@ async def run_load(
         ),
         "client_cpu_pct": round(
             100 * (time.process_time() - cpu) / (time.monotonic() - started), 1
+        ),
+        "emulator_cpu_pct": round(
+            100 * (cpu_seconds(pids) - emulator_cpu) / (time.monotonic() - started), 1
         ),
         "wall_s": round(time.monotonic() - started, 1),
     }

@@ -29,6 +29,7 @@ __all__ = [
     "bytes_for",
     "convert",
     "decode",
+    "decode_pcm16",
     "duration_ms",
     "encode",
     "format_from_wire",
@@ -38,6 +39,7 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float32]
+Int16Array = npt.NDArray[np.int16]
 
 
 def format_from_wire(value: Any) -> WireFormat:
@@ -45,18 +47,22 @@ def format_from_wire(value: Any) -> WireFormat:
     return parse_format(value)
 
 
-def decode(data: bytes, fmt: WireFormat) -> FloatArray:
-    """Wire bytes to float32 samples in [-1, 1] at the format's own rate.
+def decode_pcm16(data: bytes, fmt: WireFormat) -> Int16Array:
+    """Wire bytes to int16 samples at the format's own rate (PCM: a view, no copy).
 
     PCM input must have an even length (callers keep an odd trailing byte for the next chunk).
     """
     if fmt.encoding == "pcm":
-        ints = np.frombuffer(data, dtype="<i2")
-    elif fmt.encoding == "pcmu":
-        ints = ulaw_decode_array(data)
-    else:
-        ints = alaw_decode_array(data)
-    return (ints.astype(np.float32) / 32768.0).astype(np.float32)
+        return np.frombuffer(data, dtype="<i2")
+    if fmt.encoding == "pcmu":
+        return ulaw_decode_array(data)
+    return alaw_decode_array(data)
+
+
+def decode(data: bytes, fmt: WireFormat) -> FloatArray:
+    """Wire bytes to float32 samples in [-1, 1] at the format's own rate."""
+    scaled: FloatArray = decode_pcm16(data, fmt) * np.float32(1 / 32768)
+    return scaled
 
 
 def encode(samples: FloatArray, fmt: WireFormat) -> bytes:

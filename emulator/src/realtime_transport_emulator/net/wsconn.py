@@ -56,7 +56,8 @@ class WebSocket(asyncio.Protocol):
         self._writing_paused = False
         self._paused_by_queue = False
         self.reading_stopped = False
-        self._lost = asyncio.get_running_loop().create_future()
+        self._loop = asyncio.get_running_loop()
+        self._lost = self._loop.create_future()
         self._close_timer: asyncio.TimerHandle | None = None
         self._keepalive: asyncio.Task[None] | None = None
         self._pong: asyncio.Future[None] | None = None
@@ -186,12 +187,11 @@ class WebSocket(asyncio.Protocol):
 
     async def recv(self) -> str | bytes:
         """The next message; raises ``ConnectionClosed`` once the connection is closing."""
-        loop = asyncio.get_running_loop()
         while not self._messages:
             if self.protocol.state is not State.OPEN or self._lost.done():
                 await asyncio.shield(self._lost)
                 raise self._closed_error()
-            self._message_waiter = loop.create_future()
+            self._message_waiter = self._loop.create_future()
             await self._message_waiter
         message = self._messages.popleft()
         if self._paused_by_queue and len(self._messages) <= MAX_QUEUE // 4:
@@ -200,15 +200,15 @@ class WebSocket(asyncio.Protocol):
                 self.transport.resume_reading()
         return message
 
-    async def send(self, text: str) -> None:
-        """Send a text message, waiting while the transport's write buffer is full."""
+    async def send(self, text: str | bytes) -> None:
+        """Send a text message (``bytes``: UTF-8 already), waiting while the buffer is full."""
         if self.protocol.state is not State.OPEN:
             await asyncio.shield(self._lost)
             raise self._closed_error()
-        self.protocol.send_text(text.encode("utf-8"))
+        self.protocol.send_text(text.encode("utf-8") if isinstance(text, str) else text)
         self._flush()
         while self._writing_paused and not self._lost.done():
-            self._write_waiter = asyncio.get_running_loop().create_future()
+            self._write_waiter = self._loop.create_future()
             await self._write_waiter
         if self._lost.done():
             raise self._closed_error()

@@ -13,9 +13,10 @@ applies ``session.update``. The parts live beside it: :mod:`.turns` (input audio
 
 from __future__ import annotations
 
-import base64
 import logging
 from typing import Any
+
+from realtime_transport._base64 import encode as b64encode  # SIMD with the speedups extra
 
 from realtime_transport_emulator.model.audio import WireFormat, format_from_wire
 from realtime_transport_emulator.model.script import Script, ScriptRunner
@@ -125,7 +126,7 @@ class RealtimeSession:
         ``_on_output_audio_buffer_clear``) in a subclass; ``ids`` holds ``response_id``,
         ``item_id`` and ``output_index``.
         """
-        delta = base64.b64encode(chunk).decode("ascii")
+        delta = b64encode(chunk).decode("ascii")
         await self.send("response.output_audio.delta", **ids, content_index=0, delta=delta)
 
     # ------------------------------------------------------------------ lifecycle

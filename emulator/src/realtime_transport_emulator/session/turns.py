@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from realtime_transport_emulator.model.audio import (
     WireFormat,
-    decode,
+    decode_pcm16,
     duration_ms,
     format_from_wire,
 )
@@ -71,7 +71,7 @@ class TurnTaking:
         if not added:
             return
         if self.vad is not None:
-            for event in self.vad.feed(decode(added, self.buffer.fmt), self.buffer.start_ms):
+            for event in self.vad.feed(decode_pcm16(added, self.buffer.fmt), self.buffer.start_ms):
                 if isinstance(event, SpeechStarted):
                     await self._speech_started(event)
                 elif isinstance(event, SpeechStopped):

@@ -21,9 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from realtime_transport_emulator.model.audio import FloatArray
+from realtime_transport_emulator.model.audio import Int16Array
 
 FRAME_MS = 10
+_NO_SAMPLES: Int16Array = np.zeros(0, dtype=np.int16)
 SEMANTIC_SILENCE_MS = {"high": 300, "medium": 600, "auto": 600, "low": 1000}
 
 
@@ -81,10 +82,15 @@ class EnergyVad:
         self.frame = rate * FRAME_MS // 1000
         self.speaking = False
         self._consumed = 0  # samples consumed into whole frames
-        self._pending: FloatArray = np.zeros(0, dtype=np.float32)
+        self._pending = _NO_SAMPLES
         self._silence_ms = 0.0
         self._floor_ms = origin_ms  # speech cannot be padded back past the last stop
-        self._threshold_rms = 10 ** ((settings.threshold * 50.0 - 60.0) / 20)
+        # probability >= threshold  <=>  RMS >= the threshold's RMS (the map is monotonic)
+        # <=>  the frame's sum of squared int16 samples >= rms^2 * frame * 32768^2 (exact ints)
+        threshold_rms = 10 ** ((settings.threshold * 50.0 - 60.0) / 20)
+        self._threshold_energy = threshold_rms**2 * self.frame * 32768.0**2
+        if settings.threshold <= 0:  # threshold 0: any sound at all (energy >= 1) is speech
+            self._threshold_energy = 1.0
 
     @property
     def position_ms(self) -> float:
@@ -96,17 +102,23 @@ class EnergyVad:
         self.speaking = False
         self._silence_ms = 0.0
 
-    def feed(self, samples: FloatArray, buffer_start_ms: float) -> list[VadEvent]:
-        """Process new samples; ``buffer_start_ms`` bounds the prefix padding."""
+    def feed(self, samples: Int16Array, buffer_start_ms: float) -> list[VadEvent]:
+        """Process new int16 samples; ``buffer_start_ms`` bounds the prefix padding.
+
+        This runs for every appended chunk of every session (50 times a second per call on a
+        phone line), so the quiet case is a handful of numpy calls and no Python loop.
+        """
         data = np.concatenate([self._pending, samples]) if self._pending.size else samples
         whole = data.size - data.size % self.frame
-        self._pending = data[whole:].copy()
+        self._pending = data[whole:].copy() if whole < data.size else _NO_SAMPLES
         if whole == 0:
             return []
-        frames = data[:whole].reshape(-1, self.frame).astype(np.float64)
-        rms = np.sqrt(np.mean(frames * frames, axis=1))
-        # probability >= threshold  <=>  rms >= the threshold's RMS (the map is monotonic)
-        voiced = rms >= self._threshold_rms if self.settings.threshold > 0 else rms > 0
+        frames = data[:whole].reshape(-1, self.frame).astype(np.int64)
+        energy = (frames * frames).sum(axis=1)
+        voiced = energy >= self._threshold_energy
+        if not self.speaking and not voiced.any():  # silence between turns: nothing can happen
+            self._consumed += whole
+            return []
         events: list[VadEvent] = []
         for is_voiced in voiced.tolist():
             start_ms = self.position_ms

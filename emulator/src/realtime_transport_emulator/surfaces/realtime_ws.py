@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+import orjson
 from websockets.exceptions import ConnectionClosed
 
 from realtime_transport_emulator.faults import Faults, faults_for
@@ -267,12 +268,12 @@ class _Connection:
                 raise SinkClosed()
             if self.faults.delay_ms:
                 await asyncio.sleep(self.faults.delay_ms / 1000)
-            await self._send_text(json.dumps(event))
+            await self._send_text(orjson.dumps(event))
             self.sent += 1
             self.record.add_server(event)
             await self.after_sent()
 
-    async def _send_text(self, text: str) -> None:
+    async def _send_text(self, text: str | bytes) -> None:
         try:
             await self.ws.send(text)
         except ConnectionClosed:
@@ -338,8 +339,8 @@ class _Connection:
                 )
                 continue
             try:
-                event = json.loads(message)
-            except json.JSONDecodeError as exc:
+                event = orjson.loads(message)
+            except orjson.JSONDecodeError as exc:  # a json.JSONDecodeError (msg, pos)
                 self.record.add_invalid(message)
                 await session.send_error(
                     ProtocolError(
