@@ -65,6 +65,32 @@ def test_silence_noise_and_conversion() -> None:
         assert len(back) == len(loud)
 
 
+def test_audio_base64_is_as_strict_as_the_standard_library() -> None:
+    """decode_audio uses pybase64 for speed; it must accept and refuse what
+    ``base64.b64decode(validate=True)`` does (the real API refuses non-canonical base64)."""
+    import base64
+    import random
+
+    from realtime_transport_emulator.session.conversation import decode_audio
+
+    rng = random.Random(7)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\n -_é"
+    cases = ["", "YQ==", "YQ=", "YQ", "ab c", "====", "YQ=a", "YQ==\n", "é"]
+    cases += [base64.b64encode(rng.randbytes(rng.randrange(50))).decode() for _ in range(300)]
+    cases += ["".join(rng.choices(alphabet, k=rng.randrange(12))) for _ in range(3000)]
+    for text in cases:
+        try:
+            expected: bytes | None = base64.b64decode(text, validate=True)
+        except ValueError:
+            expected = None
+        try:
+            got: bytes | None = decode_audio(text, "audio")
+        except ProtocolError as error:
+            assert "base64" in error.message
+            got = None
+        assert got == expected, text
+
+
 def test_speech_probability_map() -> None:
     assert speech_probability(0.0) == 0.0
     assert speech_probability(10 ** (-60 / 20)) == pytest.approx(0.0)

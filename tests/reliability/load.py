@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import re
@@ -23,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,7 @@ from typing import Any
 CHUNK_MS = 20  # caller audio: one 20 ms append per tick, as a telephony or WebRTC leg sends it
 REPLY_CHUNK_MS = 100  # model audio per delta (the real API sends deltas of this order)
 PCM_BYTES_PER_MS = 48
+TICKER_PHASES = 4  # shared send timers, 5 ms apart, so calls do not all send in the same instant
 
 
 @dataclass
@@ -45,7 +47,7 @@ class SessionResult:
 EMULATOR_PIDS: dict[str, int] = {}  # URL -> process, to report the emulators' CPU
 
 
-def cpu_seconds(pids: list[int]) -> float:
+def cpu_seconds(pids: list[int], kind: str = "both") -> float:
     """User + system CPU time of these processes so far (0 without psutil)."""
     try:
         import psutil
@@ -57,7 +59,7 @@ def cpu_seconds(pids: list[int]) -> float:
             times = psutil.Process(pid).cpu_times()
         except psutil.Error:
             continue
-        total += times.user + times.system
+        total += {"both": times.user + times.system, "system": times.system}[kind]
     return total
 
 
@@ -95,8 +97,33 @@ def emulator_process(seconds: float) -> Iterator[str]:
         os.unlink(handle.name)
 
 
+class Ticker:
+    """Sends caller audio for many sessions from one timer, as a media server paces its calls.
+
+    A timer per session would make the load client spend its CPU on 50 wake-ups a second per
+    call (15,000 a second at 300 calls) instead of on the library under test. Each tick calls
+    every member with the tick's due time; a late tick is not skipped (the next runs at once),
+    so a client that falls behind shows up as send lateness.
+    """
+
+    def __init__(self, offset_ms: float) -> None:
+        self.offset = offset_ms / 1000
+        self.members: set[Callable[[float], None]] = set()
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        start = loop.time() + self.offset
+        for tick in itertools.count():
+            due = start + tick * CHUNK_MS / 1000
+            delay = due - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            for member in list(self.members):
+                member(due)
+
+
 async def one_session(
-    url: str, transport_name: str, seconds: float, warmup: float = 0.0
+    url: str, transport_name: str, seconds: float, ticker: Ticker, warmup: float = 0.0
 ) -> SessionResult:
     from realtime_transport import get_transport
 
@@ -123,25 +150,34 @@ async def one_session(
             else None
         ),
     )
+    chunk = bytes(CHUNK_MS * PCM_BYTES_PER_MS)
+    ticks = int((warmup + seconds) * 1000 / CHUNK_MS)
+    finished: asyncio.Future[None] = loop.create_future()
+
+    def send(due: float) -> None:
+        try:
+            result.send_lateness_ms.append(max(0.0, (loop.time() - due) * 1000))
+            transport.send_audio(chunk)
+        except Exception as exc:
+            ticker.members.discard(send)
+            finished.set_exception(exc)
+            return
+        result.sent_chunks += 1
+        if result.sent_chunks >= ticks:
+            ticker.members.discard(send)
+            finished.set_result(None)
+
     try:
         await asyncio.wait_for(transport.connect(url=url, api_key="sk-load"), 30)
         transport.send_message("talk to me")
-        chunk = bytes(CHUNK_MS * PCM_BYTES_PER_MS)
-        start = loop.time()
-        ticks = int((warmup + seconds) * 1000 / CHUNK_MS)
-        for tick in range(ticks):
-            due = start + tick * CHUNK_MS / 1000
-            delay = due - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            result.send_lateness_ms.append(max(0.0, (loop.time() - due) * 1000))
-            transport.send_audio(chunk)
-            result.sent_chunks += 1
+        ticker.members.add(send)
+        await asyncio.wait_for(finished, warmup + seconds + 30)
         if transport.status != "connected":
             result.error = result.error or f"disconnected ({transport.status})"
     except Exception as exc:
         result.error = f"{type(exc).__name__}: {exc}"
     finally:
+        ticker.members.discard(send)
         await transport.close()
     return result
 
@@ -170,12 +206,23 @@ async def run_load(
     started = time.monotonic()
     cpu = time.process_time()
     emulator_cpu = cpu_seconds(pids)
+    emulator_sys = cpu_seconds(pids, "system")
+    client_sys = os.times().system
+    tickers = [Ticker(CHUNK_MS * phase / TICKER_PHASES) for phase in range(TICKER_PHASES)]
+    ticking = [asyncio.ensure_future(ticker.run()) for ticker in tickers]
     tasks = []
-    for index in range(sessions):  # round-robin over the emulator processes
+    for index in range(sessions):  # round-robin over the emulator processes and tick phases
         target = urls[index % len(urls)]
-        tasks.append(asyncio.ensure_future(one_session(target, transport, seconds, warmup)))
+        ticker = tickers[index % len(tickers)]
+        session = one_session(target, transport, seconds, ticker, warmup)
+        tasks.append(asyncio.ensure_future(session))
         await asyncio.sleep(arrival_ms / 1000)
-    results = await asyncio.gather(*tasks)
+    try:
+        results = await asyncio.gather(*tasks)
+    finally:
+        for task in ticking:
+            task.cancel()
+        await asyncio.gather(*ticking, return_exceptions=True)
     lateness = [value for r in results for value in r.lateness_ms]
     sending = [value for r in results for value in r.send_lateness_ms]
     expected_ms = (warmup + seconds) * 1000
@@ -201,6 +248,12 @@ async def run_load(
         ),
         "emulator_cpu_pct": round(
             100 * (cpu_seconds(pids) - emulator_cpu) / (time.monotonic() - started), 1
+        ),
+        "emulator_system_cpu_pct": round(
+            100 * (cpu_seconds(pids, "system") - emulator_sys) / (time.monotonic() - started), 1
+        ),
+        "client_system_cpu_pct": round(
+            100 * (os.times().system - client_sys) / (time.monotonic() - started), 1
         ),
         "wall_s": round(time.monotonic() - started, 1),
     }

@@ -13,6 +13,8 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+import pybase64
+
 from realtime_transport_emulator.model.audio import WireFormat, duration_ms
 from realtime_transport_emulator.session import errors
 from realtime_transport_emulator.session import schema as s
@@ -99,7 +101,10 @@ RESPONSE_INPUT_ITEM = s.tagged(
 def decode_audio(value: str, param: str) -> bytes:
     """Base64 audio from a client event; bad base64 or an oversized chunk is an error."""
     try:
-        data = base64.b64decode(value, validate=True)
+        try:  # pybase64 (SIMD) takes canonical base64, which is what clients send ...
+            data = pybase64.b64decode(value, validate=True)
+        except ValueError:  # ... and the standard library has the last word on the rest
+            data = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         raise errors.ProtocolError(
             f"Invalid '{param}': expected base64-encoded audio bytes.",
