@@ -156,6 +156,7 @@ _EXPORTS: dict[str, str] = {
     "TransportNotConnectedError": "errors",
     "TransportConnectionError": "errors",
     "AuthenticationError": "errors",
+    "CallEndedError": "errors",
     "ConnectTimeoutError": "errors",
     "UnsupportedOperationError": "errors",
     "AudioFormatError": "errors",

@@ -23,6 +23,10 @@ class AuthenticationError(TransportConnectionError):
     """The server refused the credentials. The key itself is never part of the message."""
 
 
+class CallEndedError(TransportConnectionError):
+    """The call a transport was attached to (``call_id``) has ended: re-attaching cannot help."""
+
+
 class ConnectTimeoutError(TransportConnectionError, TimeoutError):
     """The connection was not usable within the configured timeout."""
 

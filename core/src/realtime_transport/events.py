@@ -41,10 +41,16 @@ class ErrorEvent:
 
 @dataclass(slots=True)
 class ConnectionEvent:
-    """``connected`` / ``disconnected``: the new status and, on disconnect, why."""
+    """``connected`` / ``disconnected``: the new status and, on disconnect, why.
+
+    ``call_ended`` is for a connection attached to a call (``call_id``): True when the call is
+    over (a hang-up, a transfer), False when only the socket was lost while the call is up, None
+    when the transport cannot tell (or there is no call).
+    """
 
     status: str
     reason: str | None = None
+    call_ended: bool | None = None
     type: str = "connection"
 
 

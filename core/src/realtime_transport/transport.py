@@ -129,10 +129,16 @@ class RealtimeTransportLayer(EventEmitter, ABC):
         """``connecting``, ``connected``, ``disconnecting`` or ``disconnected``."""
         return self._status
 
-    def _set_status(self, status: TransportStatus, reason: str | None = None) -> None:
+    def _set_status(
+        self,
+        status: TransportStatus,
+        reason: str | None = None,
+        *,
+        call_ended: bool | None = None,
+    ) -> None:
         """Move to ``status`` and announce it: ``connection_change`` first, then ``connected`` or
-        ``disconnected`` (with ``reason``). Nothing happens when the status does not change, so
-        a transport may call it from every teardown path."""
+        ``disconnected`` (with ``reason`` and, for a call, ``call_ended``). Nothing happens when
+        the status does not change, so a transport may call it from every teardown path."""
         if status == self._status:
             return
         self._status = status
@@ -142,7 +148,7 @@ class RealtimeTransportLayer(EventEmitter, ABC):
         if status == "connected":
             self.emit("connected", ConnectionEvent(status))
         elif status == "disconnected":
-            self.emit("disconnected", ConnectionEvent(status, reason))
+            self.emit("disconnected", ConnectionEvent(status, reason, call_ended))
             self._end_streams()  # ``async for ev in transport.events()`` ends here
 
     def _mark_closed(self) -> None:

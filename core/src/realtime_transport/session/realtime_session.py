@@ -225,11 +225,12 @@ class RealtimeSession(SessionEmitter):
             )
         if self._reconnector is not None:
             self._reconnector.cancel()  # an explicit connect() replaces a pending reconnect
-            self._reconnector.attached_to_call = call_id is not None
+            self._reconnector.call_id = call_id
         self._closed_by_app = False
         self._connect_args = {
             "api_key": api_key if api_key is not None else self._api_key,
             "url": url,
+            "call_id": call_id,  # a reconnect re-attaches to the same call
         }
         self._runtime.generation += 1
         generation = self._runtime.generation
@@ -431,14 +432,26 @@ class RealtimeSession(SessionEmitter):
             api_key=self._connect_args.get("api_key"),
             model=self._model,
             url=self._connect_args.get("url"),
+            call_id=self._connect_args.get("call_id"),
             initial_session_config=config,
         )
         self._agents.last_config = config
 
     def _lost_on_drop(self) -> list[str]:
-        lost = ["audio in flight in either direction (unplayed reply audio, uncommitted input)"]
-        if self._runtime.active_response_id is not None:
-            lost.append(f"response {self._runtime.active_response_id} was cut off")
+        response = self._runtime.active_response_id
+        if self._connect_args.get("call_id") is not None:
+            # a call's audio rides the phone line and its session lives on with the call: only
+            # what the socket would have told us in the gap is lost
+            lost = [
+                "events of the call while the socket was down (transcripts, items, tool calls "
+                "the model made) were not received; the local history may miss them"
+            ]
+            if response is not None:
+                lost.append(f"the rest of response {response}'s events was not received")
+        else:
+            lost = ["audio in flight in either direction (unplayed reply audio, uncommitted input)"]
+            if response is not None:
+                lost.append(f"response {response} was cut off")
         if self._runtime.tasks:
             lost.append("tool calls, approvals or guardrails still running were dropped")
         return lost
@@ -506,11 +519,7 @@ class RealtimeSession(SessionEmitter):
         reconnector = self._reconnector
         if reconnector is not None and reconnector.active and not self._closed_by_app:
             return  # a failed attempt: the reconnect loop decides what comes next
-        if (
-            reconnector is not None
-            and not self._closed_by_app
-            and reconnector.should_retry(event.reason)
-        ):
+        if reconnector is not None and not self._closed_by_app and reconnector.should_retry(event):
             reconnector.start(event.reason or "disconnected", self.history, self._lost_on_drop())
             return  # event streams stay open across the reconnect
         self._end_streams()

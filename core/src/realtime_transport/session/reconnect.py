@@ -10,8 +10,16 @@ hide that the model lost audio in flight, so the app asks for it. With a
    replaced by its transcript, tool calls cannot be recreated);
 4. emits ``reconnected`` with the list of what could not survive.
 
-Never retried: an authentication failure (a new key will not appear by waiting), a session
-attached to a call by ``call_id`` (when its socket is gone the call has ended), and a
+A session attached to a call by ``call_id`` (SIP) re-attaches to the *same* call, and only when
+the transport says the call is still up (``ConnectionEvent.call_ended is False``: the socket was
+reset, or closed with 1011 or another abnormal code). The call's Realtime session lives on the
+server with the call, so step 3 is skipped (re-seeding would duplicate the conversation); the
+config is still resent. A call that ended is never retried: ``call_ended`` True (a hang-up by
+the caller or by the app, a transfer, a normal 1000 close) or None (a transport that cannot
+tell), and a re-attach refused because the call ended meanwhile (:class:`CallEndedError`, e.g.
+HTTP 404) stops at that attempt.
+
+Also never retried: an authentication failure (a new key will not appear by waiting) and a
 ``close()`` by the app. After the last failed attempt the session emits ``reconnect_failed``
 and ends like any disconnected session.
 """
@@ -24,8 +32,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..errors import AuthenticationError, UserError
-from ..events import RealtimeItem, RealtimeMessageItem
+from ..errors import AuthenticationError, CallEndedError, UserError
+from ..events import ConnectionEvent, RealtimeItem, RealtimeMessageItem
 
 if TYPE_CHECKING:
     from .runtime import SessionRuntime
@@ -137,7 +145,7 @@ def text_only_history(items: Sequence[RealtimeItem]) -> tuple[list[RealtimeItem]
 class Reconnector:
     """Runs the reconnect loop for one session (see the module docstring)."""
 
-    __slots__ = ("_connect", "_give_up", "_policy", "_runtime", "_task", "attached_to_call")
+    __slots__ = ("_connect", "_give_up", "_policy", "_runtime", "_task", "call_id")
 
     def __init__(
         self,
@@ -151,16 +159,18 @@ class Reconnector:
         self._connect = connect  # reconnects the transport with the current agent's config
         self._give_up = give_up  # the session ends its event streams
         self._task: asyncio.Task[None] | None = None
-        self.attached_to_call = False
+        self.call_id: str | None = None  # the call the session is attached to, if any
 
     @property
     def active(self) -> bool:
         return self._task is not None and not self._task.done()
 
-    def should_retry(self, reason: str | None) -> bool:
-        if self.attached_to_call or self.active:
+    def should_retry(self, event: ConnectionEvent) -> bool:
+        if self.active or event.reason == "closed by the client":
             return False
-        return reason != "closed by the client"
+        if self.call_id is not None:  # re-attach only to a call the transport says is up
+            return event.call_ended is False
+        return True
 
     def start(self, reason: str, history: Sequence[RealtimeItem], lost: list[str]) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(reason, list(history), lost))
@@ -181,7 +191,7 @@ class Reconnector:
             await asyncio.sleep(delay)
             try:
                 await self._connect()
-            except AuthenticationError as exc:  # waiting will not make the key valid
+            except (AuthenticationError, CallEndedError) as exc:  # waiting will not help
                 error = exc
                 break
             except Exception as exc:
@@ -189,7 +199,7 @@ class Reconnector:
                 reason = f"reconnect attempt {attempt} failed: {type(exc).__name__}"
                 continue
             reseeded = 0
-            if self._policy.reseed_history:
+            if self._policy.reseed_history and self.call_id is None:  # a call kept its own
                 items, notes = text_only_history(history)
                 lost.extend(notes)
                 if items:
@@ -197,10 +207,15 @@ class Reconnector:
                     reseeded = len(items)
             emit("reconnected", ReconnectedEvent(attempt, reseeded, lost))
             return
+        advice = (
+            "the call is over; nothing is left to re-attach to"
+            if isinstance(error, CallEndedError)
+            else "call connect() to start a new session"
+        )
         message = (
             f"could not reconnect after {attempt} attempt(s)"
             + (f": {type(error).__name__}: {error}" if error is not None else "")
-            + "; call connect() to start a new session"
+            + f"; {advice}"
         )
         emit("reconnect_failed", ReconnectFailedEvent(attempt, error, message))
         self._give_up()

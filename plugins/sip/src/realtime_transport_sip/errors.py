@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from realtime_transport.errors import RealtimeTransportError, TransportConnectionError, UserError
+from realtime_transport.errors import CallEndedError, RealtimeTransportError, UserError
 
 
 class WebhookError(RealtimeTransportError, ValueError):
@@ -46,6 +46,7 @@ class CallControlError(RealtimeTransportError):
         self.status = status
 
 
-class CallGoneError(CallControlError, TransportConnectionError):
+class CallGoneError(CallControlError, CallEndedError):
     """The call no longer exists (HTTP 404 on accept/reject/refer/hangup, or on attaching the
-    socket): the caller hung up, or another worker handled it. Nothing more to do for it."""
+    socket): the caller hung up, or another worker handled it. Nothing more to do for it; a
+    session's reconnect stops at it."""

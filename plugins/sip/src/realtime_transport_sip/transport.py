@@ -3,7 +3,9 @@
 Everything about the protocol is the websocket transport's; this class changes only what a
 phone call changes: ``connect`` needs the call id, the caller's audio is on the phone line (no
 ``send_audio``, no audio events), interruption is the server's (``output_audio_buffer.*``), a
-dropped socket is the call ending, and :meth:`build_initial_config` gives the accept body.
+socket closed the way a hang-up closes it is the call ending (anything else is a socket lost
+while the call is up, which a session's reconnect policy re-attaches), and
+:meth:`build_initial_config` gives the accept body.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ CALL_ENDED = (
     "the call ended: the socket closed without a close frame, which is how a hang-up (by the "
     "caller, by hangup(), or after a transfer) appears"
 )  # a reset or a protocol error is still reported as a lost connection
+CALL_ENDED_NORMALLY = "the call ended: the server closed the socket normally (code 1000{reason})"
 
 
 def realtime_url(base_url: str) -> str:
@@ -83,7 +86,11 @@ class OpenAIRealtimeSIP(OpenAIRealtimeWebSocket):
         call_id: str | None = None,
         initial_session_config: SessionConfigLike | None = None,
     ) -> None:
-        """Attach to the accepted call ``call_id`` (the model was fixed when it was accepted)."""
+        """Attach to the accepted call ``call_id`` (the model was fixed when it was accepted).
+
+        Raises :class:`CallGoneError` when the server refuses the call (HTTP 404): it ended, or
+        was never accepted.
+        """
         if not call_id:
             raise UserError(
                 "the sip transport attaches to a call: pass call_id=... (the call_id of the "
@@ -137,12 +144,26 @@ class OpenAIRealtimeSIP(OpenAIRealtimeWebSocket):
     def _on_output_audio_cleared(self, data: dict[str, Any]) -> None:
         self.emit("audio_interrupted", AudioInterruptedEvent())  # the server cut the reply
 
+    # -- a lost socket: the call ended, or only the socket did ---------------------------------
+
+    def _call_ended(self, code: int | None, exc: BaseException | None) -> bool:
+        """True for how an ended call closes its socket (protocols.md §5.5: a hang-up by the
+        caller, by ``hangup()`` or a transfer closes it without a close frame; a normal 1000
+        close ends the call's session). False for a socket lost while the call is up: a TCP
+        reset, a ping timeout, 1011 and the other abnormal codes, which can be re-attached (a
+        hang-up that looks like a reset costs one re-attach, which the server refuses: 404)."""
+        if exc is not None:
+            return False  # reset, ping timeout, protocol error: the network, not the call
+        return code in (None, 1006, 1000)
+
     def _describe_loss(
         self, code: int | None, reason: str, exc: BaseException | None
     ) -> tuple[str | None, str]:
-        if code in (None, 1006) and exc is None:  # a clean TCP close without a close frame
-            return None, CALL_ENDED
-        return super()._describe_loss(code, reason, exc)
+        if not self._call_ended(code, exc):
+            return super()._describe_loss(code, reason, exc)
+        if code == 1000:
+            return None, CALL_ENDED_NORMALLY.format(reason=f", reason {reason!r}" if reason else "")
+        return None, CALL_ENDED  # a clean TCP close without a close frame
 
     # -- the accept body ---------------------------------------------------------------------
 

@@ -416,7 +416,17 @@ class OpenAIRealtimeWebSocket(OpenAIRealtimeBase):
                     error=exc,
                 ),
             )
-        self._set_status("disconnected", redact(message, self._secret))
+        self._set_status(
+            "disconnected",
+            redact(message, self._secret),
+            call_ended=self._call_ended(code, exc),
+        )
+
+    def _call_ended(self, code: int | None, exc: BaseException | None) -> bool | None:
+        """Whether the loss means the attached call ended (``ConnectionEvent.call_ended``).
+
+        None here: a plain socket cannot tell a hang-up from a drop (SIP overrides it)."""
+        return None
 
     def _describe_loss(
         self, code: int | None, reason: str, exc: BaseException | None

@@ -6,6 +6,12 @@ sockets attached with ``?call_id=``, and ends by a hang-up from either side or a
 attached session's input buffer, and model audio is recorded here instead of being sent as
 ``response.output_audio.delta``; the socket sees ``output_audio_buffer.started/stopped/cleared``
 as on a real SIP call.
+
+The call's Realtime session lives with the call, not with a socket (the API's sideband model: the
+socket is a second connection to the call's session). A socket that drops while the call is up
+leaves the conversation, the config and the script's progress behind, and the next socket that
+attaches with the same ``call_id`` continues them (it gets ``session.created`` with the same
+session id). Simplification: while no socket is attached the emulated model hears nothing.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ class SipCall:
     attach_count: int = 0
     dtmf_sent: list[str] = field(default_factory=list)
     sessions: list[SipSession] = field(default_factory=list, repr=False)
+    _left: SipSession | None = field(default=None, repr=False)  # the last socket's session
     _hang_ups: dict[int, Callable[[], None]] = field(default_factory=dict, repr=False)
     _changed: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
@@ -80,8 +87,15 @@ class SipCall:
     # -- media hooks (realtime_ws.CallMedia) ---------------------------------------------------
 
     def new_session(self, **kwargs: Any) -> RealtimeSession:
+        left = self._left
+        if left is not None:  # a socket re-attached: the call's session carries on
+            kwargs["config"] = left.config
         session = SipSession(self, **kwargs)
-        if self.caller_lines:  # the caller's lines are what transcription hears
+        if left is not None:
+            session.conversation = left.conversation
+            session.runner = left.runner
+            session.assistant_audio_sent = left.assistant_audio_sent
+        elif self.caller_lines:  # the caller's lines are what transcription hears
             script: Script = session.runner.script
             session.runner = ScriptRunner(
                 dataclasses.replace(script, transcripts=tuple(self.caller_lines))
@@ -98,6 +112,8 @@ class SipCall:
     def detached(self, session: RealtimeSession) -> None:
         if session in self.sessions:
             self.sessions.remove(session)
+        if isinstance(session, SipSession):
+            self._left = session
         self._hang_ups.pop(id(session), None)
         self.changed()
 
