@@ -193,6 +193,23 @@ async def test_reattach_refused_because_the_call_ended_meanwhile_stops_at_once(
         await census.check()
 
 
+async def test_a_transport_that_cannot_tell_is_never_retried_on_a_call() -> None:
+    """The websocket transport attached by ``call_id`` (e.g. a WebRTC sideband) cannot tell a
+    hang-up from a drop (``call_ended`` None): as before, the session does not re-attach."""
+    async with sip_emulator(_first_socket_fails(Faults(reset_after=4))) as (emulator, sip):
+        call = sip.accepted_call()
+        agent = RealtimeAgent("Keeper", instructions="Keep what you are told.")
+        session = RealtimeSession(agent, transport="websocket", reconnect=FAST)
+        events = Events(session)
+        await _attach(session, emulator, call.call_id)
+        session.send_message("tell me a long story")
+        disconnected = await events.wait("disconnected", timeout=10)
+        assert disconnected.call_ended is None
+        await asyncio.sleep(0.2)  # past FAST's backoff
+        assert not events.of("reconnecting") and len(emulator.connections) == 1
+        await session.close()
+
+
 async def _warm_executor(emulator: Emulator) -> None:
     """The openai client does blocking work (host lookup, platform details) on the loop's
     default executor: start its thread before the census (it is the loop's, not a leak)."""
