@@ -11,7 +11,10 @@ is handed the socket your framework accepted. Any object with these three corout
 Optionally ``async def send_texts(self, texts: list[str]) -> None`` sends several messages in one
 write, and ``def send_texts_nowait(self, texts: list[str]) -> bool`` does so without awaiting
 (False when it would have to wait); the ``websockets`` adapter has both, so a frame and its mark
-cost one syscall and no task switch.
+cost one syscall and no task switch. Likewise ``def start_receiving(on_message, on_closed) ->
+bool`` / ``def stop_receiving() -> None`` hand each message to a callback as it is parsed (no
+reader task woken per message); the ``websockets`` adapter does this through
+:mod:`.message_tap`, and ``receive_text()`` is the fallback when it returns False.
 
 :func:`adapt_media_socket` wraps the two sockets Python servers hand out: Starlette/FastAPI's
 ``WebSocket`` (already ``accept()``-ed) and a ``websockets`` server connection. For another
@@ -22,11 +25,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from realtime_transport.errors import UserError
 
+from .server_frames import text_frames
+
+if TYPE_CHECKING:
+    from .message_tap import MessageTap
+
 __all__ = [
+    "ReceivesByCallback",
     "StarletteMediaSocket",
     "TwilioMediaSocket",
     "WebsocketsMediaSocket",
@@ -43,6 +53,17 @@ class TwilioMediaSocket(Protocol):
     async def send_text(self, text: str) -> None: ...
 
     async def close(self, code: int = 1000, reason: str = "") -> None: ...
+
+
+@runtime_checkable
+class ReceivesByCallback(Protocol):
+    """Optional: a socket that hands each message to a callback as it is parsed."""
+
+    def start_receiving(
+        self, on_message: Callable[[bytes], None], on_closed: Callable[[], None]
+    ) -> bool: ...
+
+    def stop_receiving(self) -> None: ...
 
 
 class StarletteMediaSocket:
@@ -100,10 +121,33 @@ class StarletteMediaSocket:
 class WebsocketsMediaSocket:
     """A ``websockets`` connection (``websockets.asyncio.server.ServerConnection`` or legacy)."""
 
-    __slots__ = ("_conn",)
+    __slots__ = ("_conn", "_tap")
 
     def __init__(self, connection: Any) -> None:
         self._conn = connection
+        self._tap: MessageTap | None = None
+
+    def start_receiving(
+        self, on_message: Callable[[bytes], None], on_closed: Callable[[], None]
+    ) -> bool:
+        """Deliver each message to ``on_message`` from the connection's own parser (see
+        :mod:`.message_tap`); False when this connection cannot (read with receive_text)."""
+        from .message_tap import BufferedReads, MessageTap
+
+        if self._tap is not None or not MessageTap.can_install(self._conn):
+            return False
+        transport = getattr(self._conn, "transport", None)
+        if transport is not None and not transport.is_closing():
+            BufferedReads.install(transport)
+        self._tap = MessageTap(self._conn, on_message, on_closed)
+        self._tap.install()
+        return True
+
+    def stop_receiving(self) -> None:
+        """Back to websockets' own queue: later messages wait for ``recv()``."""
+        tap, self._tap = self._tap, None
+        if tap is not None:
+            tap.uninstall()
 
     async def receive_text(self) -> str | None:
         from websockets.exceptions import ConnectionClosed
@@ -165,6 +209,9 @@ class WebsocketsMediaSocket:
         limit = getattr(conn, "write_limit_high", 2**15)
         if transport.is_closing() or transport.get_write_buffer_size() > limit:
             return False
+        if not protocol.extensions:  # no compression negotiated: frame them here, one write
+            transport.write(text_frames(texts))
+            return True
         for text in texts:
             protocol.send_text(text.encode())
         chunks = protocol.data_to_send()

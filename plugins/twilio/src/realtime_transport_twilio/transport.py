@@ -39,7 +39,7 @@ from realtime_transport.transport import ApiKey, SessionConfigLike, TransportCap
 from realtime_transport_websocket.transport import OpenAIRealtimeWebSocket
 
 from .input_timing import BYTES_PER_MS, INACTIVITY_SILENCE_MS, InputTiming
-from .media_socket import TwilioMediaSocket, adapt_media_socket
+from .media_socket import ReceivesByCallback, TwilioMediaSocket, adapt_media_socket
 from .playback import TwilioPlayback
 from .sender import TwilioSender
 
@@ -302,22 +302,16 @@ class TwilioRealtimeTransportLayer(OpenAIRealtimeWebSocket):
     # -- Twilio inbound ----------------------------------------------------------------------
 
     async def _read_twilio(self) -> None:
-        socket = self._twilio
         why = "the caller hung up (the Twilio socket closed)"
         self._last_heard = time.monotonic()
         self._idle_expired = self._send_failed = False
         self._arm_watchdog()
         try:
-            while True:
-                raw = await socket.receive_text()
-                if self._reader is not asyncio.current_task():
-                    return  # close() stopped reading (its cancellation may have been swallowed)
-                self._last_heard = time.monotonic()
-                if raw is None:
-                    break
-                if self._handle_twilio(raw):
-                    why = "Twilio sent stop"
-                    break
+            stopped = await self._receive_twilio()
+            if stopped is None:
+                return  # close() stopped reading (its cancellation may have been swallowed)
+            if stopped:
+                why = "Twilio sent stop"
         except asyncio.CancelledError:
             if self._idle_expired:
                 why = f"no message from Twilio for {self._twilio_idle_timeout:g} s"
@@ -333,6 +327,45 @@ class TwilioRealtimeTransportLayer(OpenAIRealtimeWebSocket):
             self._disarm_watchdog()
         self._reader = None
         await self._end_stream(why)
+
+    async def _receive_twilio(self) -> bool | None:
+        """Handle Twilio messages until ``stop`` (True) or the socket closing (False); None
+        when :meth:`close` stopped reading meanwhile.
+
+        Sockets that can (the ``websockets`` adapter) call back with each message as it is
+        parsed, so this task wakes once per call, not once per message; messages the socket
+        queued before that (``connected``, ``start``) are read first, in order. Other sockets
+        are read in a loop."""
+        socket = self._twilio
+        receiver = socket if isinstance(socket, ReceivesByCallback) else None
+        ended: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+        def on_message(raw: bytes) -> None:
+            self._last_heard = time.monotonic()
+            if self._handle_twilio(raw) and not ended.done():
+                if receiver is not None:
+                    receiver.stop_receiving()  # what follows stop waits in the socket
+                ended.set_result(True)
+
+        def on_closed() -> None:
+            if not ended.done():
+                ended.set_result(False)
+
+        while True:
+            if receiver is not None and receiver.start_receiving(on_message, on_closed):
+                try:
+                    stopped = await ended
+                finally:
+                    receiver.stop_receiving()
+                return stopped if self._reader is asyncio.current_task() else None
+            raw = await socket.receive_text()
+            if self._reader is not asyncio.current_task():
+                return None
+            self._last_heard = time.monotonic()
+            if raw is None:
+                return False
+            if self._handle_twilio(raw):
+                return True
 
     def _arm_watchdog(self) -> None:
         self._watchdog = asyncio.get_running_loop().call_later(1.0, self._watch)
@@ -358,7 +391,7 @@ class TwilioRealtimeTransportLayer(OpenAIRealtimeWebSocket):
             self._out.fail(asyncio.TimeoutError())
         self._arm_watchdog()
 
-    def _handle_twilio(self, raw: str) -> bool:
+    def _handle_twilio(self, raw: str | bytes) -> bool:
         """Process one Twilio message; True when it was ``stop``. Never raises."""
         try:
             message = loads(raw)
@@ -480,7 +513,9 @@ class TwilioRealtimeTransportLayer(OpenAIRealtimeWebSocket):
             raise ValueError("dtmf without a digit")
         self.emit("dtmf", DtmfEvent(digit, provider_data=message))
 
-    def _bad_twilio(self, what: str, raw: str) -> None:
+    def _bad_twilio(self, what: str, raw: str | bytes) -> None:
+        if isinstance(raw, bytes):
+            raw = raw[:80].decode("utf-8", "replace")
         excerpt = raw[:80] if isinstance(raw, str) else repr(raw)[:80]
         self._error(
             f"received {what}; it was ignored and the call continues. Start: {excerpt!r}",
@@ -521,11 +556,13 @@ class TwilioRealtimeTransportLayer(OpenAIRealtimeWebSocket):
     # -- inactivity padding ------------------------------------------------------------------
 
     def _arm_inactivity(self) -> None:
+        """Make sure a padding check is scheduled. A timer already set stays: when it fires
+        early (media kept coming) it re-arms for the rest, so a frame costs no timer churn."""
+        if self._inactivity_handle is not None:
+            return
         due = self._input.inactivity_due_in(self._inactivity_timeout_ms)
         if due is None:
             return
-        if self._inactivity_handle is not None:
-            self._inactivity_handle.cancel()
         self._inactivity_handle = asyncio.get_running_loop().call_later(due, self._pad_inactivity)
 
     def _cancel_inactivity(self) -> None:
@@ -535,6 +572,12 @@ class TwilioRealtimeTransportLayer(OpenAIRealtimeWebSocket):
 
     def _pad_inactivity(self) -> None:
         self._inactivity_handle = None
+        due = self._input.inactivity_due_in(self._inactivity_timeout_ms)
+        if due is None:
+            return
+        if due > 0:  # media arrived since the timer was set: check again when it would be due
+            self._arm_inactivity()
+            return
         if self._status == "connected" and self._input.speech_active:
             self._flush_input()
             self.send_audio(b"\xff" * (INACTIVITY_SILENCE_MS * BYTES_PER_MS))
@@ -550,7 +593,8 @@ class TwilioRealtimeTransportLayer(OpenAIRealtimeWebSocket):
             out.media(binascii.b2a_base64(frame, newline=False).decode("ascii"))
             out.mark(playback.mark_after_frame(key))
         out.flush()
-        self.emit("audio", AudioEvent(audio, response_id, item_id, content_index))
+        if "audio" in self._listeners:  # no per-chunk event object nobody asked for
+            self.emit("audio", AudioEvent(audio, response_id, item_id, content_index))
 
     def _on_audio_done(self, data: dict[str, Any]) -> None:
         response_id = str(data.get("response_id") or "")
