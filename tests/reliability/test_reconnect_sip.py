@@ -193,6 +193,43 @@ async def test_reattach_refused_because_the_call_ended_meanwhile_stops_at_once(
         await census.check()
 
 
+async def test_reattach_keeps_the_voice_the_call_speaks_with() -> None:
+    """The call's voice is fixed once the model spoke on it: a re-attach after a switch to an
+    agent with another voice resends the call's voice, so the server does not refuse the whole
+    config (``cannot_update_voice``)."""
+    probe_turn: list[int] = []
+
+    def faults(index: int) -> Faults | None:
+        return Faults(reset_after=probe_turn[0] + 3) if index == 1 else None
+
+    async with sip_emulator(faults) as (emulator, sip):
+        probe = _session(ReconnectPolicy(max_attempts=1))
+        await _attach(probe, emulator, sip.accepted_call().call_id)
+        await _remember(probe, Events(probe), emulator, 0)
+        probe_turn.append(len(emulator.connections[0].sent))
+        await probe.close()
+
+        call = sip.accepted_call({"type": "realtime", "audio": {"output": {"voice": "marin"}}})
+        agent = RealtimeAgent("Keeper", instructions="Keep what you are told.", voice="marin")
+        session = RealtimeSession(agent, transport="sip", reconnect=FAST)
+        events = Events(session)
+        await _attach(session, emulator, call.call_id)
+        await _remember(session, events, emulator, 1)
+        other = RealtimeAgent("Other", instructions="Keep it short.", voice="cedar")
+        await session.update_agent(other)  # the voice stays marin: the model has spoken
+        session.send_message("tell me a long story")
+        await events.wait("reconnected", timeout=10)
+        again = emulator.connections[2]
+        await emulator.wait_for_server_event("session.updated", connection=again, timeout=5)
+        updates = [e for e in again.client_events if e["type"] == "session.update"]
+        update = updates[0]
+        assert update["session"]["audio"]["output"]["voice"] == "marin"
+        assert update["session"]["instructions"] == "Keep it short."  # the current agent's
+        refused = [e for e in again.server_events if e["type"] == "error"]
+        assert not refused, refused
+        await session.close()
+
+
 async def test_a_transport_that_cannot_tell_is_never_retried_on_a_call() -> None:
     """The websocket transport attached by ``call_id`` (e.g. a WebRTC sideband) cannot tell a
     hang-up from a drop (``call_ended`` None): as before, the session does not re-attach."""

@@ -20,6 +20,7 @@ from ..log_privacy import log_data_policy
 from ..session_events import McpApprovalItem, ToolApprovalItem
 from .agent_switch import AgentSwitcher
 from .approvals import ToolApprovals, ToolErrorFormatter
+from .config_updates import config_voice, deep_merge
 from .history import TRANSCRIPTION_COMPLETED, SessionHistory
 from .history_audio import DEFAULT_MAX_BYTES
 from .hosted_mcp import HostedMcp
@@ -424,6 +425,11 @@ class RealtimeSession(SessionEmitter):
         agent = self._runtime.agent
         tools = await prepare_agent_tools(agent, self._context)
         config = await self._agents.session_config(agent, tools)
+        voice = config_voice(self._agents.last_config)
+        if self._connect_args.get("call_id") is not None and voice is not None:
+            # the call's session kept its voice (fixed once the model spoke): another one would
+            # make the server refuse the whole config
+            config = deep_merge(config, {"audio": {"output": {"voice": voice}}})
         if generation != self._runtime.generation or self._closed_by_app:
             raise TransportConnectionError("the session was closed while it was reconnecting")
         self._runtime.tools = tools

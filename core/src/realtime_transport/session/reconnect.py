@@ -14,10 +14,10 @@ A session attached to a call by ``call_id`` (SIP) re-attaches to the *same* call
 the transport says the call is still up (``ConnectionEvent.call_ended is False``: the socket was
 reset, or closed with 1011 or another abnormal code). The call's Realtime session lives on the
 server with the call, so step 3 is skipped (re-seeding would duplicate the conversation); the
-config is still resent. A call that ended is never retried: ``call_ended`` True (a hang-up by
-the caller or by the app, a transfer, a normal 1000 close) or None (a transport that cannot
-tell), and a re-attach refused because the call ended meanwhile (:class:`CallEndedError`, e.g.
-HTTP 404) stops at that attempt.
+config is still resent, with the voice the call already speaks with. A call that ended is never
+retried: ``call_ended`` True (a hang-up by the caller or by the app, a transfer, a normal 1000
+close) or None (a transport that cannot tell), and a re-attach refused because the call ended
+meanwhile (:class:`CallEndedError`, e.g. HTTP 404) stops at that attempt.
 
 Also never retried: an authentication failure (a new key will not appear by waiting) and a
 ``close()`` by the app. After the last failed attempt the session emits ``reconnect_failed``
