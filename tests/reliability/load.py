@@ -38,6 +38,8 @@ TICKER_PHASES = 4  # shared send timers, 5 ms apart, so calls do not all send in
 @dataclass
 class SessionResult:
     lateness_ms: list[float] = field(default_factory=list)
+    lateness_at: list[float] = field(default_factory=list)  # loop time of each lateness sample
+    first_delta_at: float | None = None
     send_lateness_ms: list[float] = field(default_factory=list)
     received_ms: float = 0.0
     sent_chunks: int = 0
@@ -136,9 +138,11 @@ async def one_session(
         now = loop.time()
         if not first:
             first.append(now)
+            result.first_delta_at = now
         if result.received_ms >= warmup * 1000:  # steady state only (see run_load)
             due = first[0] + result.received_ms / 1000
             result.lateness_ms.append(max(0.0, (now - due) * 1000))
+            result.lateness_at.append(now)
         result.received_ms += len(event.data) / PCM_BYTES_PER_MS
 
     transport.on("audio", on_audio)
@@ -224,6 +228,16 @@ async def run_load(
             task.cancel()
         await asyncio.gather(*ticking, return_exceptions=True)
     lateness = [value for r in results for value in r.lateness_ms]
+    # Once every session is in its steady state (the last one's warm-up is over), no
+    # connection handshakes or reply starts compete with the audio any more.
+    starts = [r.first_delta_at for r in results if r.first_delta_at is not None]
+    steady_from = max(starts, default=0.0) + warmup
+    steady = [
+        value
+        for r in results
+        for value, at in zip(r.lateness_ms, r.lateness_at, strict=True)
+        if at >= steady_from
+    ]
     sending = [value for r in results for value in r.send_lateness_ms]
     expected_ms = (warmup + seconds) * 1000
     return {
@@ -236,6 +250,7 @@ async def run_load(
         "p50_lateness_ms": round(percentile(lateness, 50), 2),
         "p99_lateness_ms": round(percentile(lateness, 99), 2),
         "max_lateness_ms": round(max(lateness, default=float("nan")), 2),
+        "p99_lateness_all_arrived_ms": round(percentile(steady, 99), 2),
         "p99_send_lateness_ms": round(percentile(sending, 99), 2),
         "min_received_share": round(
             min((r.received_ms for r in results), default=0) / expected_ms, 3
@@ -272,13 +287,21 @@ def main() -> None:
         help="emulator processes to spread the sessions over (one Python emulator serves about "
         "150 such sessions per core; the client is what this test measures)",
     )
+    parser.add_argument(
+        "--url",
+        action="append",
+        help="an emulator already running (e.g. on another machine) instead of starting one; "
+        "repeat for several. Start it with a reply long enough for the run: see emulator_process",
+    )
     args = parser.parse_args()
     from contextlib import ExitStack
 
     from realtime_transport.loops import run
 
     with ExitStack() as stack:
-        urls = [stack.enter_context(emulator_process(args.seconds)) for _ in range(args.emulators)]
+        urls = args.url or [
+            stack.enter_context(emulator_process(args.seconds)) for _ in range(args.emulators)
+        ]
         report = run(
             run_load(urls, sessions=args.sessions, seconds=args.seconds, transport=args.transport),
             loop=args.loop,

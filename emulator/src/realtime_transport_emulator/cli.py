@@ -137,8 +137,12 @@ async def _serve(args: argparse.Namespace, script: object, faults: object) -> in
             port=args.port,
             seed=args.seed,
             response_latency_ms=args.latency_ms,
+            # Nothing reads per-event records in a served emulator (tests use the Python API),
+            # and at hundreds of sessions they grew into millions of dicts that every full
+            # garbage collection walked: pauses of seconds in the audio. Connections are still
+            # recorded (session, close code), just not each event.
             record_audio=False,
-            max_recorded_events=10_000,
+            max_recorded_events=0,
             max_records=100,
             ping_interval=20.0,
         )

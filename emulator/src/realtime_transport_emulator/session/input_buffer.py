@@ -39,7 +39,7 @@ class InputBuffer:
                 self._carry = b""
         if chunk:
             self.data += chunk
-            self.timeline_ms += duration_ms(len(chunk), self.fmt)
+            self.timeline_ms += len(chunk) / self.fmt.bytes_per_ms
         return chunk
 
     def trim(self, *, idle: bool) -> None:

@@ -50,35 +50,47 @@ class Response:
     audio_ms: float = 0.0
     output_text_tokens: int = 0
     deltas: int = 0
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
+    _sleeper: asyncio.Future[None] | None = field(default=None, repr=False)
 
     @property
     def stopped(self) -> bool:
         return self.cancel_reason is not None or self.failure is not None
 
     async def sleep(self, seconds: float) -> None:
-        """Sleep, but wake up at once if the response is cancelled."""
-        if seconds <= 0:
+        """Sleep, but wake up at once if the response is cancelled or fails.
+
+        A timer and a future, not ``wait_for`` on an event: this runs for every audio delta of
+        every session, and ``wait_for`` would start a task each time.
+        """
+        if seconds <= 0 or self.stopped:
             await asyncio.sleep(0)
             return
+        loop = asyncio.get_running_loop()
+        self._sleeper = sleeper = loop.create_future()
+        timer = loop.call_later(seconds, _finish, sleeper)
         try:
-            await asyncio.wait_for(self.wake.wait(), seconds)
-        except asyncio.TimeoutError:
-            pass
+            await sleeper
+        finally:
+            timer.cancel()
+            self._sleeper = None
+
+    def _wake(self) -> None:
+        if self._sleeper is not None:
+            _finish(self._sleeper)
 
     async def cancel(self, reason: str) -> None:
         """Stop the response and wait until its closing events are out (as the server does)."""
         if self.cancel_reason is None and self.failure is None:
             self.cancel_reason = reason
-        self.wake.set()
+        self._wake()
         if self.task is not None and self.task is not asyncio.current_task():
             await asyncio.shield(self.task)
 
     def fail(self, error: dict[str, Any]) -> None:
         """End the response as ``failed`` with ``error`` (its streaming stops at once)."""
         self.failure = error
-        self.wake.set()
+        self._wake()
 
     def outcome(self) -> tuple[str, dict[str, Any]]:
         """``response.done``'s ``status`` and ``status_details``."""
@@ -89,6 +101,11 @@ class Response:
         if self.incomplete_reason is not None:
             return "incomplete", {"type": "incomplete", "reason": self.incomplete_reason}
         return "completed", {"type": "completed"}
+
+
+def _finish(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 class Responder:
