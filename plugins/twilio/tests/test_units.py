@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import json
 import logging
 
 import pytest
@@ -116,6 +119,48 @@ def test_gap_padding_and_timestamps() -> None:
     timing.reset(enabled=False)  # not mu-law 8 kHz mono: no padding at all
     timing.gap_ms("0", 160)
     assert timing.gap_ms("5000", 160) == 0
+
+
+class ModelSide:
+    """Stands in for the Realtime socket: records the caller audio each append carries."""
+
+    def __init__(self) -> None:
+        self.appends: list[bytes] = []
+
+    def send_text(self, data: bytes) -> None:
+        event = json.loads(data)
+        if event["type"] == "input_audio_buffer.append":
+            self.appends.append(base64.b64decode(event["audio"]))
+
+    def buffered_amount(self) -> int:
+        return 0
+
+
+async def test_inactivity_padding_fires_once_when_media_stops_not_while_it_flows() -> None:
+    """One timer per call (re-armed when it fires early), not one per frame: padding still
+    comes exactly once, ``timeout`` after the last frame, and never while frames flow."""
+    transport = TwilioRealtimeTransportLayer(
+        twilio_websocket=Sink(), input_audio_inactivity_timeout_ms=150, input_batch_ms=20
+    )
+    model = ModelSide()
+    transport._status = "connected"
+    transport._socket = model  # type: ignore[assignment]
+    fmt = {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}
+    start = {"streamSid": "MZ1", "callSid": "CA1", "mediaFormat": fmt}
+    assert not transport._handle_twilio(json.dumps({"event": "start", "start": start}))
+    transport._on_speech_started({})
+    frame = base64.b64encode(b"\x01" * 160).decode()
+    try:
+        for index in range(25):  # 500 ms of media, longer than the timeout
+            media = {"payload": frame, "timestamp": str(index * 20)}
+            transport._handle_twilio(json.dumps({"event": "media", "media": media}))
+            await asyncio.sleep(0.02)
+        assert [len(a) for a in model.appends] == [160] * 25  # no padding while media flows
+        await asyncio.sleep(0.4)
+        assert [len(a) for a in model.appends] == [160] * 25 + [8000]  # once, 1000 ms
+        assert model.appends[-1] == b"\xff" * 8000
+    finally:
+        transport._cancel_inactivity()
 
 
 def test_inactivity_padding_schedule() -> None:
