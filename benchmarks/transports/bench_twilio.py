@@ -260,7 +260,7 @@ ANALYSIS = [
     "Where the rest goes. Per call and second the bridge makes about 75 writes and 125 reads "
     "(strace), a websocket session 50 and 50: the Twilio leg carries two messages in per 20 ms "
     "(media and the mark echo) and one out (media + mark), the model leg one delta in and "
-    "half an append out (40 ms batches). The bridge's CPU is about one third kernel (perf: "
+    "half an append out (40 ms batches). The bridge's CPU is 30-36 % kernel (perf: "
     "TCP over loopback, and waking the model and caller processes, which the sender pays "
     "for) and two thirds Python; of the Python, our own handling is small (media in 3.4 us, "
     "a mark echo 1.8 us, a delta out to Twilio as frame + mark 6 us per message, measured "
@@ -269,9 +269,9 @@ ANALYSIS = [
     "baseline's sessions all append from one ticker, so the model server wakes once per 20 "
     "ms for all of them; the Twilio callers (like real phones) run on their own clocks, so "
     "nearly every append wakes it. Given the same independent clocks the websocket sessions "
-    "cost about twice the CPU (the `own clocks` rows), and Twilio calls are at 0.5-0.6x of "
-    "them; against the target's baseline 0.5x is not met. Reaching it would take fewer "
-    "syscalls per call (larger input batches add latency; Twilio wants a mark per 20 ms "
+    "cost about twice the CPU; the `own clocks` rows give the Twilio ratio against that, which "
+    "is not the target: against the target's baseline 0.5x is not met. Reaching it would "
+    "take fewer syscalls per call (larger input batches add latency; Twilio wants a mark per 20 ms "
     "frame) or parsing Twilio's frames without `websockets` (about a tenth of the CPU, and "
     "only safe from the first byte of the connection). On this shared 2-core machine the "
     "ratio moves between runs as other jobs load it; the numbers above are one full run.",
@@ -434,6 +434,7 @@ def main() -> int:
         return 0
 
     smoke = args.smoke
+    load_before = os.getloadavg()
     n = 2 if smoke else args.calls
     warmup, window = (1.0, 2.0) if smoke else (3.0, 10.0)
     loops = ["asyncio"]
@@ -472,12 +473,15 @@ def main() -> int:
             tw["sizes"] == [160] and ws["per_core"] > 0 and tw["per_core"] > 0 for _, ws, tw in rows
         )
         return 0 if ok else 1
-    write_section(n, rows, errors)
+    write_section(n, rows, errors, (load_before, os.getloadavg()))
     return 0
 
 
 def write_section(
-    n: int, rows: list[tuple[str, dict[str, Any], dict[str, Any]]], errors: list[float]
+    n: int,
+    rows: list[tuple[str, dict[str, Any], dict[str, Any]]],
+    errors: list[float],
+    loads: tuple[tuple[float, float, float], tuple[float, float, float]],
 ) -> None:
     absolute = [abs(e) for e in errors]
     p99 = percentile(absolute, 99)
@@ -485,10 +489,11 @@ def write_section(
     machine = (
         f"{platform.machine()}, {os.cpu_count()} CPUs (shared), Python {platform.python_version()}"
     )
+    load = " at the start, ".join("/".join(f"{x:.2f}" for x in each) for each in loads)
     lines = [
         "### twilio",
         "",
-        f"{now}; {machine}.",
+        f"{now}; {machine}; load average (1/5/15 min) {load} at the end.",
         "",
         "Method: `benchmarks/transports/bench_twilio.py`. Calls per core: the model is "
         "`benchmarks/server.py` (`/paced8k`: a 20 ms G.711 delta every 20 ms per connection); "
