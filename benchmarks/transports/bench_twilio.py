@@ -269,7 +269,7 @@ ANALYSIS = [
     "baseline's sessions all append from one ticker, so the model server wakes once per 20 "
     "ms for all of them; the Twilio callers (like real phones) run on their own clocks, so "
     "nearly every append wakes it. Given the same independent clocks the websocket sessions "
-    "cost about twice the CPU; the `own clocks` rows give the Twilio ratio against that, which "
+    "cost 1.5-2x the CPU; the `own clocks` rows give the Twilio ratio against that, which "
     "is not the target: against the target's baseline 0.5x is not met. Reaching it would "
     "take fewer syscalls per call (larger input batches add latency; Twilio wants a mark per 20 ms "
     "frame) or parsing Twilio's frames without `websockets` (about a tenth of the CPU, and "
