@@ -7,7 +7,7 @@ descriptor.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from realtime_transport import RealtimeTransportLayer, get_transport
@@ -30,3 +30,14 @@ def transport_name(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def make_transport(transport_name: str) -> Callable[..., RealtimeTransportLayer]:
     return lambda **options: get_transport(transport_name, **options)
+
+
+@pytest.fixture
+def loopback_ice(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """aioice leaves 127.0.0.1 out of its host candidates: pin the caller's to loopback (as the
+    webrtc plugin's own tests do; production code never touches aioice). For webrtc modules:
+    ``pytestmark = pytest.mark.usefixtures("loopback_ice")``."""
+    import aioice.ice
+
+    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+    yield

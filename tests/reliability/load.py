@@ -135,15 +135,13 @@ async def one_session(
     result = SessionResult()
     transport = get_transport(transport_name)
     loop = asyncio.get_running_loop()
-    first: list[float] = []
 
     def on_audio(event: Any) -> None:
         now = loop.time()
-        if not first:
-            first.append(now)
+        if result.first_delta_at is None:
             result.first_delta_at = now
         if result.received_ms >= warmup * 1000:  # steady state only (see run_load)
-            due = first[0] + result.received_ms / 1000
+            due = result.first_delta_at + result.received_ms / 1000
             result.lateness_ms.append(max(0.0, (now - due) * 1000))
             result.lateness_at.append(now)
         result.received_ms += len(event.data) / PCM_BYTES_PER_MS

@@ -15,7 +15,7 @@ frames (SCTP messages have no frame size to exceed; the data channel reassembles
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -23,7 +23,6 @@ import pytest
 
 pytest.importorskip("aiortc", reason="the webrtc transport needs aiortc")
 pytest.importorskip("realtime_transport_webrtc", reason="the webrtc plugin is not installed")
-
 from _census import Census
 from realtime_transport import get_transport
 from realtime_transport.errors import ConnectTimeoutError, TransportConnectionError
@@ -31,19 +30,11 @@ from realtime_transport.testing.scenarios import Recorder
 from realtime_transport_emulator import Emulator, Faults
 from realtime_transport_emulator.net.routing import HttpRequest, HttpResponse
 
+pytestmark = pytest.mark.usefixtures("loopback_ice")
+
 KEY = "sk-reliability-webrtc-SECRET"
 TEXT_ONLY = {"output_modalities": ["text"]}  # no paced reply audio: the faults are on events
 CONNECT = 15.0
-
-
-@pytest.fixture(autouse=True)
-def loopback_ice(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """aioice leaves 127.0.0.1 out of its host candidates: pin the caller's to loopback (as the
-    webrtc plugin's own tests do; production code never touches aioice)."""
-    import aioice.ice
-
-    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
-    yield
 
 
 @pytest.fixture(autouse=True)

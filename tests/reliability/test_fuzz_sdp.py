@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -23,7 +23,6 @@ import pytest
 
 pytest.importorskip("aiortc", reason="the webrtc transport needs aiortc")
 pytest.importorskip("realtime_transport_webrtc", reason="the webrtc plugin is not installed")
-
 from _census import Census
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -32,6 +31,8 @@ from realtime_transport.errors import TransportConnectionError
 from realtime_transport.loops import available_loops, run
 from realtime_transport_emulator import Emulator
 from realtime_transport_emulator.net.routing import HttpRequest, HttpResponse
+
+pytestmark = pytest.mark.usefixtures("loopback_ice")
 
 KEY = "sk-fuzz-sdp-SECRET"
 PATH = "/test/mutated/calls"
@@ -86,15 +87,6 @@ def mutate(sdp: str, ops: list[tuple[Any, ...]]) -> str:
         elif kind == "whole":
             lines = ["v=0", args[0]]
     return "\r\n".join(lines)
-
-
-@pytest.fixture(autouse=True)
-def loopback_ice(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """aioice leaves 127.0.0.1 out of its host candidates: pin the caller's to loopback."""
-    import aioice.ice
-
-    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
-    yield
 
 
 def mutating_calls(mutation: list[Mutation]) -> Callable[[Emulator], None]:
